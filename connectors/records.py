@@ -1,0 +1,138 @@
+"""The neutral vocabulary between the sync engine and every connector.
+
+Connectors return and accept only these frozen records; provider JSON never leaves a provider's
+`mapping.py`. Money is Decimal, times are aware datetimes in UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class RemoteProduct:
+    remote_id: str
+    code: str
+    name: str
+    description: str = ""
+    sale_price: Decimal | None = None
+    purchase_price: Decimal | None = None
+    tax_code: str = ""
+    active: bool = True
+    deleted: bool = False
+    tracks_stock: bool = False
+    updated_at: datetime | None = None
+    version: str = ""
+
+
+@dataclass(frozen=True)
+class RemoteStock:
+    product_remote_id: str
+    location_remote_id: str
+    quantity: Decimal
+    location_name: str = ""
+    product_code: str = ""
+    updated_at: datetime | None = None
+    version: str = ""
+
+
+@dataclass(frozen=True)
+class RemoteCustomer:
+    remote_id: str
+    name: str
+    email: str = ""
+    account_number: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    phone: str = ""
+    active: bool = True
+    updated_at: datetime | None = None
+    version: str = ""
+
+
+@dataclass(frozen=True)
+class NewProduct:
+    code: str
+    name: str
+    sale_price: Decimal | None = None
+    tax_code: str = ""
+    account_code: str = ""
+
+
+@dataclass(frozen=True)
+class NewCustomer:
+    name: str
+    email: str = ""
+    account_number: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class InvoiceLineDraft:
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    product_remote_id: str = ""
+    product_code: str = ""
+    tax_code: str = ""
+    account_code: str = ""
+    discount_rate: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceDraft:
+    """One sale as an invoice; `reference` is our sale number, the key for a lookup-before-retry."""
+
+    reference: str
+    idempotency_key: str
+    customer_remote_id: str
+    issued_on: date
+    lines: tuple[InvoiceLineDraft, ...]
+    due_on: date | None = None
+    currency: str = ""
+    customer_details: NewCustomer | None = None
+    amounts_include_tax: bool = True
+
+
+@dataclass(frozen=True)
+class RemoteInvoice:
+    remote_id: str
+    reference: str
+    number: str = ""
+    status: str = ""
+    total: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceResult:
+    """What the provider said about one draft of a batch: posted, or refused with its messages."""
+
+    reference: str
+    invoice: RemoteInvoice | None = None
+    errors: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return self.invoice is not None and not self.errors
+
+
+@dataclass(frozen=True)
+class RemoteOrganisation:
+    remote_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """One change a provider told us about: which resource, which record, what happened."""
+
+    resource: str
+    remote_id: str
+    action: str
+    event_id: str = ""
+    tenant_id: str = ""
+    occurred_at: datetime | None = None

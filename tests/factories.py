@@ -1,0 +1,153 @@
+"""factory_boy factories: every test builds its data through these."""
+
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+
+from invoices.models import OutboxEntry, Sale, SaleLine
+from syncing.models import (
+    Connection,
+    Customer,
+    CustomerLink,
+    LinkMethod,
+    Location,
+    Membership,
+    Product,
+    ProductLink,
+    StockLevel,
+    SyncRun,
+    Tenant,
+)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password("correct horse battery staple")
+
+
+class TenantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tenant
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Shop {n}")
+    slug = factory.Sequence(lambda n: f"shop-{n}")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    tenant = factory.SubFactory(TenantFactory)
+    role = Membership.Role.OWNER
+
+
+class ConnectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Connection
+
+    tenant = factory.SubFactory(TenantFactory)
+    provider = "xero"
+    status = Connection.Status.ACTIVE
+    remote_org_id = factory.Sequence(lambda n: f"org-{n}")
+    remote_org_name = factory.Sequence(lambda n: f"Organisation {n}")
+
+
+class LocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Location
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Store {n}")
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    tenant = factory.SubFactory(TenantFactory)
+    sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    name = factory.Sequence(lambda n: f"Product {n}")
+    sale_price = Decimal("10.00")
+
+
+class StockLevelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StockLevel
+
+    product = factory.SubFactory(ProductFactory)
+    location = factory.SubFactory(LocationFactory, tenant=factory.SelfAttribute("..product.tenant"))
+    quantity = Decimal("5")
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Customer {n}")
+    email = factory.Sequence(lambda n: f"customer{n}@example.com")
+
+
+class ProductLinkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProductLink
+
+    connection = factory.SubFactory(ConnectionFactory)
+    product = factory.SubFactory(ProductFactory, tenant=factory.SelfAttribute("..connection.tenant"))
+    remote_id = factory.Sequence(lambda n: f"remote-product-{n}")
+    remote_code = factory.SelfAttribute("product.sku")
+    method = LinkMethod.MATCHED_CODE
+
+
+class CustomerLinkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CustomerLink
+
+    connection = factory.SubFactory(ConnectionFactory)
+    customer = factory.SubFactory(CustomerFactory, tenant=factory.SelfAttribute("..connection.tenant"))
+    remote_id = factory.Sequence(lambda n: f"remote-customer-{n}")
+    method = LinkMethod.MATCHED_EMAIL
+
+
+class SyncRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SyncRun
+
+    connection = factory.SubFactory(ConnectionFactory)
+    kind = SyncRun.Kind.PRODUCTS
+    trigger = SyncRun.Trigger.SCHEDULE
+
+
+class SaleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Sale
+
+    tenant = factory.SubFactory(TenantFactory)
+    number = factory.Sequence(lambda n: f"S-{n:06d}")
+    total = Decimal("12.00")
+
+
+class SaleLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SaleLine
+
+    sale = factory.SubFactory(SaleFactory)
+    product = factory.SubFactory(ProductFactory, tenant=factory.SelfAttribute("..sale.tenant"))
+    quantity = Decimal("1")
+    unit_price = Decimal("10.00")
+
+
+class OutboxEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OutboxEntry
+
+    sale = factory.SubFactory(SaleFactory)
+    connection = factory.SubFactory(ConnectionFactory, tenant=factory.SelfAttribute("..sale.tenant"))
