@@ -111,6 +111,8 @@ class OAuthEndpoints:
     revoke_url: str = ""
     # Path, relative to the API base, that lists the organisations a grant reaches (Xero /connections).
     organisations_path: str = ""
+    # How the token endpoint takes our app credentials: "form" fields, or "basic" (an HTTP Basic header).
+    client_auth: str = "form"
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ sets DEBUG=False and the variables listed in README.md; `check --deploy` is clea
 
 import base64
 import hashlib
+import os
 from pathlib import Path
 
 import environ
@@ -98,8 +99,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
-    # A file, not memory, so a test's django-q2 cluster and emulators in other processes see it.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # A file, not memory, so a test's django-q2 cluster and other processes it starts see it; one
+    # per test session (children inherit the variable), so concurrent sessions never share one.
+    os.environ.setdefault("SYNCHUB_SQLITE_TEST_DB", str(VAR_DIR / f"test-{os.getpid()}.sqlite3"))
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["SYNCHUB_SQLITE_TEST_DB"]}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

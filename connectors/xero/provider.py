@@ -42,6 +42,9 @@ XERO = ProviderSpec(
         token_url="https://identity.xero.com/connect/token",
         revoke_url="https://identity.xero.com/connect/revocation",
         organisations_path="https://api.xero.com/connections",
+        # Token calls authenticate the app with HTTP Basic:
+        # https://developer.xero.com/documentation/guides/oauth2/auth-flow
+        client_auth="basic",
         scopes=(
             "offline_access",
             "accounting.settings",

@@ -1,0 +1,219 @@
+"""Xero Accounting JSON <-> neutral records. The only Xero module that reads provider JSON.
+
+Field names: https://developer.xero.com/documentation/api/accounting/items ,
+.../contacts and .../invoices (and `shared/providers/xero_accounting.yaml`).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from connectors.errors import ProviderBug
+from connectors.payload import Payload
+from connectors.records import (
+    InvoiceDraft,
+    InvoiceResult,
+    NewCustomer,
+    NewProduct,
+    RemoteCustomer,
+    RemoteInvoice,
+    RemoteOrganisation,
+    RemoteProduct,
+    RemoteStock,
+)
+
+# Xero keeps one stock pool per organisation, so every tracked item has a single position.
+STOCK_LOCATION_ID = "xero"
+STOCK_LOCATION_NAME = "Xero"
+
+
+def _item_payload(data) -> Payload:
+    code = data.get("Code") if isinstance(data, dict) else None
+    return Payload(data, record=f"Item {code!r}" if code else "Item")
+
+
+def item_to_product(data) -> RemoteProduct:
+    item = _item_payload(data)
+    sales = item["SalesDetails"]
+    return RemoteProduct(
+        remote_id=item["ItemID"].str(),
+        code=item["Code"].str(),
+        name=item["Name"].optional_str() or "",
+        description=item["Description"].optional_str() or "",
+        sale_price=sales["UnitPrice"].optional_decimal(),
+        purchase_price=item["PurchaseDetails"]["UnitPrice"].optional_decimal(),
+        tax_code=sales["TaxType"].optional_str() or "",
+        tracks_stock=item["IsTrackedAsInventory"].optional_bool(False),
+        updated_at=item["UpdatedDateUTC"].optional_datetime(),
+    )
+
+
+def item_to_stock(data) -> RemoteStock | None:
+    """The stock position of a tracked item; None for an untracked one (Xero counts no stock)."""
+    item = _item_payload(data)
+    if not item["IsTrackedAsInventory"].optional_bool(False):
+        return None
+    return RemoteStock(
+        product_remote_id=item["ItemID"].str(),
+        location_remote_id=STOCK_LOCATION_ID,
+        location_name=STOCK_LOCATION_NAME,
+        quantity=item["QuantityOnHand"].optional_decimal() or Decimal(0),
+        product_code=item["Code"].str(),
+        updated_at=item["UpdatedDateUTC"].optional_datetime(),
+    )
+
+
+def product_to_item(product: NewProduct) -> dict:
+    sales: dict = {}
+    if product.sale_price is not None:
+        sales["UnitPrice"] = float(product.sale_price)
+    if product.account_code:
+        sales["AccountCode"] = product.account_code
+    if product.tax_code:
+        sales["TaxType"] = product.tax_code
+    item = {"Code": product.code, "Name": product.name[:50], "IsSold": True}
+    if sales:
+        item["SalesDetails"] = sales
+    return item
+
+
+def contact_to_customer(data) -> RemoteCustomer:
+    name = data.get("Name") if isinstance(data, dict) else None
+    contact = Payload(data, record=f"Contact {name!r}" if name else "Contact")
+    return RemoteCustomer(
+        remote_id=contact["ContactID"].str(),
+        name=contact["Name"].str(),
+        email=contact["EmailAddress"].optional_str() or "",
+        # ContactNumber is the API-writable key; AccountNumber the one people type in Xero.
+        account_number=contact["AccountNumber"].optional_str()
+        or contact["ContactNumber"].optional_str()
+        or "",
+        first_name=contact["FirstName"].optional_str() or "",
+        last_name=contact["LastName"].optional_str() or "",
+        phone=_default_phone(contact),
+        active=(contact["ContactStatus"].optional_str() or "ACTIVE") == "ACTIVE",
+        updated_at=contact["UpdatedDateUTC"].optional_datetime(),
+    )
+
+
+def _default_phone(contact: Payload) -> str:
+    for phone in contact["Phones"].optional_list():
+        number = phone["PhoneNumber"].optional_str()
+        if number and phone["PhoneType"].optional_str() in ("DEFAULT", "MOBILE"):
+            area = phone["PhoneAreaCode"].optional_str()
+            return f"{area} {number}" if area else number
+    return ""
+
+
+def customer_to_contact(customer: NewCustomer) -> dict:
+    contact = {"Name": customer.name}
+    optional = {
+        "EmailAddress": customer.email,
+        "AccountNumber": customer.account_number,
+        "FirstName": customer.first_name,
+        "LastName": customer.last_name,
+    }
+    contact.update({key: value for key, value in optional.items() if value})
+    if customer.phone:
+        contact["Phones"] = [{"PhoneType": "DEFAULT", "PhoneNumber": customer.phone}]
+    return contact
+
+
+def draft_to_invoice(draft: InvoiceDraft) -> dict:
+    """A sales invoice (ACCREC). InvoiceNumber is left to Xero's own sequence; our sale number
+    goes in Reference, which `find_invoice_by_reference` searches."""
+    # Any contact field besides ContactID would update the contact in Xero, so send the id alone
+    # unless the sale brings details for a contact that has none yet.
+    contact: dict = {"ContactID": draft.customer_remote_id} if draft.customer_remote_id else {}
+    if draft.customer_details is not None:
+        contact.update(customer_to_contact(draft.customer_details))
+    invoice = {
+        "Type": "ACCREC",
+        "Contact": contact,
+        "Reference": draft.reference,
+        "Date": draft.issued_on.isoformat(),
+        "Status": "AUTHORISED",
+        "LineAmountTypes": "Inclusive" if draft.amounts_include_tax else "Exclusive",
+        "LineItems": [_line(line) for line in draft.lines],
+    }
+    # A till sale is due when it is made.
+    invoice["DueDate"] = (draft.due_on or draft.issued_on).isoformat()
+    if draft.currency:
+        invoice["CurrencyCode"] = draft.currency
+    return invoice
+
+
+def _line(line) -> dict:
+    item = {
+        "Description": line.description,
+        "Quantity": float(line.quantity),
+        "UnitAmount": float(line.unit_price),
+    }
+    if line.product_code:
+        item["ItemCode"] = line.product_code
+    if line.account_code:
+        item["AccountCode"] = line.account_code
+    if line.tax_code:
+        item["TaxType"] = line.tax_code
+    if line.discount_rate is not None:
+        item["DiscountRate"] = float(line.discount_rate)
+    return item
+
+
+def invoice_to_remote(data) -> RemoteInvoice:
+    invoice = Payload(data, record=_invoice_record(data))
+    return RemoteInvoice(
+        remote_id=invoice["InvoiceID"].str(),
+        reference=invoice["Reference"].optional_str() or "",
+        number=invoice["InvoiceNumber"].optional_str() or "",
+        status=invoice["Status"].optional_str() or "",
+        total=invoice["Total"].optional_decimal(),
+    )
+
+
+def invoice_results(drafts, response) -> list[InvoiceResult]:
+    """One result per draft from a `summarizeErrors=false` answer, which lists the invoices in the
+    order they were sent, each marked OK, WARNING or ERROR with its own ValidationErrors."""
+    body = Payload(response, record="Invoices response")
+    elements = body["Invoices"].list()
+    if len(elements) != len(drafts):
+        raise ProviderBug(f"Invoices response: Invoices has {len(elements)} invoices for {len(drafts)} sent")
+    results = []
+    for draft, element in zip(drafts, elements, strict=True):
+        status = element["StatusAttributeString"].optional_str() or "OK"
+        messages = tuple(error["Message"].str() for error in element["ValidationErrors"].optional_list())
+        if status == "ERROR" or element["HasErrors"].optional_bool(False):
+            results.append(InvoiceResult(reference=draft.reference, errors=messages or ("Refused by Xero",)))
+        else:
+            results.append(InvoiceResult(reference=draft.reference, invoice=invoice_to_remote(element.raw)))
+    return results
+
+
+def _invoice_record(data) -> str:
+    if isinstance(data, dict) and data.get("Reference"):
+        return f"Invoice {data['Reference']!r}"
+    return "Invoice"
+
+
+def validation_messages(data) -> list[str]:
+    """The messages of a ValidationException: per element, else the exception's own Message."""
+    body = Payload(data, record="Xero error")
+    if not isinstance(body.raw, dict):
+        return []
+    messages = [
+        error["Message"].optional_str() or ""
+        for element in body["Elements"].optional_list()
+        for error in element["ValidationErrors"].optional_list()
+    ]
+    messages = [message for message in messages if message]
+    if messages:
+        return messages
+    single = body["Message"].optional_str() or body["Detail"].optional_str() or body["Title"].optional_str()
+    return [single] if single else []
+
+
+def connection_to_organisation(data) -> RemoteOrganisation:
+    connection = Payload(data, record="Connection")
+    return RemoteOrganisation(
+        remote_id=connection["tenantId"].str(), name=connection["tenantName"].optional_str() or ""
+    )

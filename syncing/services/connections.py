@@ -1,0 +1,94 @@
+"""Connecting, reconnecting and disconnecting a tenant's provider account."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from connectors import oauth
+from connectors.base import Priority
+from connectors.errors import ValidationFailed
+from connectors.http import connector_for
+from connectors.records import RemoteOrganisation
+from syncing.models import Connection
+
+
+def connect_start(connection: Connection, *, redirect_uri: str) -> str:
+    """The provider's consent URL for a new or lapsed connection; the view redirects there."""
+    return oauth.authorization_url(connection, redirect_uri)
+
+
+def connect_complete(*, state: str, code: str, redirect_uri: str, extra: dict | None = None) -> Connection:
+    """Finish the consent callback: exchange the code and pick the provider organisation.
+
+    With exactly one organisation (or a provider that has no list) the connection becomes active.
+    With several, it stays pending and `connection.organisation_choices` lists them for the view
+    to ask; `choose_organisation` completes it. Raises `oauth.InvalidState` for a callback we did
+    not start or that came too late.
+    """
+    connection = Connection.objects.filter(oauth_state=state).exclude(oauth_state="").first()
+    if connection is None:
+        raise oauth.InvalidState("This sign-in link has expired or was already used; please connect again.")
+    oauth.exchange_code(connection, code=code, state=state, redirect_uri=redirect_uri, extra=extra)
+    organisations = _organisations(connection)
+    connection.organisation_choices = organisations
+    known = [org for org in organisations if org.remote_id == connection.remote_org_id]
+    if len(organisations) == 1 or known:
+        _activate(connection, (known or organisations)[0])
+    elif not organisations:
+        _activate(connection, None)
+    else:
+        Connection.objects.filter(pk=connection.pk).update(status=Connection.Status.PENDING)
+        connection.status = Connection.Status.PENDING
+    return connection
+
+
+def choose_organisation(connection: Connection, *, remote_org_id: str) -> Connection:
+    """Select one of the organisations the grant reaches, and activate the connection."""
+    for organisation in _organisations(connection):
+        if organisation.remote_id == remote_org_id:
+            _activate(connection, organisation)
+            return connection
+    raise ValidationFailed(f"{connection.spec.name} did not offer that organisation; please choose again.")
+
+
+def mark_needs_reauth(connection: Connection, *, reason: str) -> bool:
+    """Stop work on the connection until the merchant reconnects. True the first time only, so
+    whoever notifies the merchant does it once."""
+    changed = (
+        Connection.objects.filter(pk=connection.pk)
+        .filter(~Q(status__in=[Connection.Status.NEEDS_REAUTH, Connection.Status.DISABLED]))
+        .update(
+            status=Connection.Status.NEEDS_REAUTH, status_reason=reason[:1000], refresh_claimed_until=None
+        )
+    )
+    if changed:
+        connection.status, connection.status_reason = Connection.Status.NEEDS_REAUTH, reason[:1000]
+    return bool(changed)
+
+
+def disconnect(connection: Connection) -> None:
+    """Revoke our access at the provider (best effort) and forget the tokens; history is kept."""
+    oauth.revoke(connection)
+    Connection.objects.filter(pk=connection.pk).update(
+        status=Connection.Status.DISABLED,
+        status_reason="Disconnected.",
+        credentials={},
+        token_expires_at=None,
+        refresh_claimed_until=None,
+        oauth_state="",
+        oauth_state_expires_at=None,
+    )
+    connection.refresh_from_db()
+
+
+def _organisations(connection: Connection) -> list[RemoteOrganisation]:
+    return connector_for(connection, priority=Priority.INVOICE).list_organisations()
+
+
+def _activate(connection: Connection, organisation: RemoteOrganisation | None) -> None:
+    fields = {"status": Connection.Status.ACTIVE, "status_reason": ""}
+    if organisation is not None:
+        fields |= {"remote_org_id": organisation.remote_id, "remote_org_name": organisation.name}
+    Connection.objects.filter(pk=connection.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(connection, name, value)

@@ -1,0 +1,282 @@
+"""Behaviours every connector must show against its provider's emulator (Django `BaseCacheTests`).
+
+A provider's contract test is one line:
+
+    class TestXeroContract(ConnectorContract):
+        provider = "xero"
+
+Provider-specific setup lives in the small methods below the fixtures (`new_product`,
+`invoice_line`, `revoke_access`, ...); override those, never the tests. Tests for a capability the
+provider does not declare are skipped, so each provider runs exactly what it promises.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from connectors.base import CAPABILITY_METHODS, Capability, Connector, Page
+from connectors.errors import AuthorizationRevoked, ProviderBug, RateLimited, TransientError
+from connectors.records import InvoiceDraft, InvoiceLineDraft, NewCustomer, NewProduct
+from connectors.registry import get_provider
+
+
+class ManualClock:
+    """The emulators' clock, moved by the test: change feeds are compared to the second."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+class ConnectorContract:
+    provider: str = ""
+
+    # Fixtures ---------------------------------------------------------------------------------
+
+    @pytest.fixture
+    def spec(self):
+        return get_provider(self.provider)
+
+    @pytest.fixture
+    def clock(self):
+        return ManualClock()
+
+    @pytest.fixture
+    def emulator(self, start_emulator, clock):
+        return start_emulator(self.provider, clock=clock, **self.emulator_options())
+
+    @pytest.fixture
+    def connection(self, emulator, connect):
+        return connect(emulator, self.provider)
+
+    @pytest.fixture
+    def connector(self, connection):
+        from connectors.http import connector_for
+
+        return connector_for(connection)
+
+    # Provider-specific setup: override these -------------------------------------------------
+
+    def emulator_options(self) -> dict:
+        return {}
+
+    def records_spanning_pages(self, spec) -> int:
+        """How many records make the provider answer more than one page."""
+        return spec.page_size + 1
+
+    def change_gap_seconds(self) -> float:
+        """Clock step between a read and a change, so a feed of second precision tells them apart."""
+        return 2
+
+    def new_product(self) -> NewProduct:
+        return NewProduct(code="NEW-0001", name="Contract widget", sale_price=Decimal("12.50"))
+
+    def new_customer(self) -> NewCustomer:
+        return NewCustomer(name="Contract Customer Ltd", email="contract@example.com", account_number="CC-1")
+
+    def invoice_line(self, product_remote_id: str, product_code: str) -> InvoiceLineDraft:
+        return InvoiceLineDraft(
+            description="Contract widget",
+            quantity=Decimal("2"),
+            unit_price=Decimal("12.50"),
+            product_remote_id=product_remote_id,
+            product_code=product_code,
+        )
+
+    def revoke_access(self, emulator) -> None:
+        """Do what a merchant does when disconnecting the app on the provider's side."""
+        emulator.oauth.revoke_refresh_tokens()
+
+    def any_read(self, connector):
+        return connector.pull_products(since=None, page=None)
+
+    # Helpers ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def pull_all(pull, since: str | None = None, max_pages: int = 50):
+        """Every record of a feed, the cursor it ends on and how many pages it took."""
+        records, cursor, token, pages = [], since, None, 0
+        while True:
+            page: Page = pull(since=since, page=token)
+            pages += 1
+            records.extend(page.records)
+            cursor = page.high_water_mark or cursor
+            if page.next_page is None:
+                return records, cursor, pages
+            assert pages < max_pages, "the feed never reached its last page"
+            token = page.next_page
+
+    def require(self, spec, *capabilities: Capability) -> None:
+        missing = [c.value for c in capabilities if not spec.can(c)]
+        if missing:
+            pytest.skip(f"{spec.name} does not declare {', '.join(missing)}")
+
+    # Declaration ------------------------------------------------------------------------------
+
+    def test_declared_capabilities_are_the_methods_overridden(self, spec):
+        implemented = {
+            capability
+            for capability, method in CAPABILITY_METHODS.items()
+            if getattr(spec.connector_class, method) is not getattr(Connector, method)
+        }
+        assert implemented == spec.capabilities - {Capability.WEBHOOKS}
+
+    # Feeds --------------------------------------------------------------------------------------
+
+    def test_pull_products_reads_every_page_to_the_end(self, spec, emulator, connector):
+        self.require(spec, Capability.PULL_PRODUCTS)
+        count = self.records_spanning_pages(spec)
+        emulator.seed(products=count, customers=0)
+        records, _, _ = self.pull_all(connector.pull_products)
+        expected = {p["code"] for p in emulator.products()}
+        assert {r.code for r in records} == expected
+        assert len(expected) == count
+
+    def test_pull_customers_reads_every_page_to_the_end(self, spec, emulator, connector):
+        self.require(spec, Capability.PULL_CUSTOMERS)
+        count = self.records_spanning_pages(spec)
+        emulator.seed(products=0, customers=count)
+        records, _, pages = self.pull_all(connector.pull_customers)
+        assert len({r.remote_id for r in records}) == count
+        assert pages >= 2
+
+    def test_since_cursor_returns_only_the_products_changed_after_it(self, spec, emulator, connector, clock):
+        self.require(spec, Capability.PULL_PRODUCTS)
+        emulator.seed(products=3, customers=0)
+        _, cursor, _ = self.pull_all(connector.pull_products)
+        assert cursor is not None
+        clock.advance(self.change_gap_seconds())
+        changed = emulator.products()[1]
+        emulator.update_product(changed["remote_id"], name="Renamed in the provider")
+        records, next_cursor, _ = self.pull_all(connector.pull_products, since=cursor)
+        assert [(r.remote_id, r.name) for r in records] == [(changed["remote_id"], "Renamed in the provider")]
+        assert next_cursor != cursor
+
+    def test_since_cursor_with_no_changes_returns_nothing(self, spec, emulator, connector, clock):
+        self.require(spec, Capability.PULL_PRODUCTS)
+        emulator.seed(products=2, customers=0)
+        _, cursor, _ = self.pull_all(connector.pull_products)
+        clock.advance(self.change_gap_seconds())
+        records, _, _ = self.pull_all(connector.pull_products, since=cursor)
+        assert records == []
+
+    def test_deleted_product_is_seen_as_gone(self, spec, emulator, connector, clock):
+        emulator.seed(products=3, customers=0)
+        ids = [p["remote_id"] for p in emulator.products()]
+        _, cursor, _ = self.pull_all(connector.pull_products)
+        clock.advance(self.change_gap_seconds())
+        emulator.delete_product(ids[0])
+        if spec.can(Capability.FIND_PRODUCTS_BY_IDS):
+            found = connector.find_products_by_ids(ids)
+        else:
+            found, _, _ = self.pull_all(connector.pull_products, since=cursor)
+        live = {p.remote_id for p in found if p.active and not p.deleted}
+        assert ids[0] not in live
+        if spec.can(Capability.FIND_PRODUCTS_BY_IDS):
+            assert live == set(ids[1:])
+
+    # Lookups and creation ---------------------------------------------------------------------
+
+    def test_find_products_by_code_returns_only_those_codes(self, spec, emulator, connector):
+        self.require(spec, Capability.FIND_PRODUCTS_BY_CODE)
+        emulator.seed(products=4, customers=0)
+        wanted = [p["code"] for p in emulator.products()][1:3]
+        found = connector.find_products_by_code(wanted)
+        assert sorted(p.code for p in found) == sorted(wanted)
+
+    def test_created_product_is_found_by_its_code(self, spec, emulator, connector):
+        self.require(spec, Capability.CREATE_PRODUCT, Capability.FIND_PRODUCTS_BY_CODE)
+        emulator.seed(products=1, customers=0)
+        product = self.new_product()
+        created = connector.create_product(product, idempotency_key=str(uuid.uuid4()))
+        assert created.code == product.code
+        found = connector.find_products_by_code([product.code])
+        assert [p.remote_id for p in found] == [created.remote_id]
+
+    def test_find_customer_matches_email_without_regard_to_case(self, spec, emulator, connector):
+        self.require(spec, Capability.FIND_CUSTOMER)
+        emulator.add_customer(name="Other Shop", email="other@example.com", account_number="C-2")
+        wanted = emulator.add_customer(name="Ann's Shop", email="Ann@Example.com", account_number="C-1")
+        found = connector.find_customer(email="ann@example.com")
+        assert [c.remote_id for c in found] == [wanted]
+
+    def test_find_customer_matches_account_number(self, spec, emulator, connector):
+        self.require(spec, Capability.FIND_CUSTOMER)
+        emulator.add_customer(name="Other Shop", email="other@example.com", account_number="C-2")
+        wanted = emulator.add_customer(name="Ann's Shop", email="ann@example.com", account_number="C-1")
+        found = connector.find_customer(account_number="C-1")
+        assert [c.remote_id for c in found] == [wanted]
+
+    def test_created_customer_is_found_by_email(self, spec, emulator, connector):
+        self.require(spec, Capability.CREATE_CUSTOMER, Capability.FIND_CUSTOMER)
+        customer = self.new_customer()
+        created = connector.create_customer(customer, idempotency_key=str(uuid.uuid4()))
+        assert created.name == customer.name
+        found = connector.find_customer(email=customer.email)
+        assert [c.remote_id for c in found] == [created.remote_id]
+
+    def test_posted_invoice_is_found_by_its_reference(self, spec, emulator, connector):
+        self.require(spec, Capability.POST_INVOICES, Capability.FIND_INVOICE_BY_REFERENCE)
+        emulator.seed(products=1, customers=0)
+        product = emulator.products()[0]
+        customer_id = emulator.add_customer(name="Buyer", email="buyer@example.com", account_number="B-1")
+        draft = InvoiceDraft(
+            reference="SALE-1001",
+            idempotency_key=str(uuid.uuid4()),
+            customer_remote_id=customer_id,
+            issued_on=date(2026, 11, 2),
+            lines=(self.invoice_line(product["remote_id"], product["code"]),),
+        )
+        [result] = connector.post_invoices([draft])
+        assert result.ok, result.errors
+        assert result.reference == "SALE-1001"
+        found = connector.find_invoice_by_reference("SALE-1001")
+        assert found is not None
+        assert found.remote_id == result.invoice.remote_id
+        assert [i["reference"] for i in emulator.invoices()] == ["SALE-1001"]
+
+    def test_unknown_invoice_reference_is_not_found(self, spec, emulator, connector):
+        self.require(spec, Capability.FIND_INVOICE_BY_REFERENCE)
+        assert connector.find_invoice_by_reference("SALE-NEVER-POSTED") is None
+
+    # Typed errors from the emulator's real responses -------------------------------------------
+
+    def test_server_errors_that_persist_raise_transient_error(self, emulator, connector):
+        emulator.seed(products=1, customers=1)
+        emulator.fail_next(503, times=20)
+        with pytest.raises(TransientError):
+            self.any_read(connector)
+
+    def test_one_server_error_is_retried_away(self, emulator, connector):
+        emulator.seed(products=1, customers=1)
+        emulator.fail_next(503)
+        assert self.any_read(connector).records
+        assert emulator.faults_injected["status"] == 1
+
+    def test_revoked_access_raises_authorization_revoked(self, emulator, connector):
+        emulator.seed(products=1, customers=1)
+        self.revoke_access(emulator)
+        with pytest.raises(AuthorizationRevoked):
+            self.any_read(connector)
+
+    def test_malformed_response_raises_provider_bug(self, emulator, connector):
+        emulator.seed(products=1, customers=1)
+        emulator.malform_next(times=5)
+        with pytest.raises(ProviderBug):
+            self.any_read(connector)
+
+    def test_long_rate_limit_raises_rate_limited_with_the_providers_time(self, emulator, connector):
+        emulator.seed(products=1, customers=1)
+        emulator.rate_limit_next(retry_after=3600, times=5)
+        with pytest.raises(RateLimited) as raised:
+            self.any_read(connector)
+        assert raised.value.retry_at > datetime.now(UTC) + timedelta(minutes=50)

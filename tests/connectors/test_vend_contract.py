@@ -1,0 +1,7 @@
+"""Lightspeed X-Series' connector against the shared contract, over HTTP to the Vend emulator."""
+
+from tests.connectors.contract import ConnectorContract
+
+
+class TestVendContract(ConnectorContract):
+    provider = "vend"
