@@ -1,0 +1,156 @@
+"""Initial import and incremental poll of a large catalogue, through the real sync services.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/synchub_bench \
+        .venv/bin/python bench/import_products.py --products 100000 --providers xero,vend
+
+Per provider: seed its emulator with N products and stock at 2 locations; run the floor (fetch and
+decode every page through the connector, no database); run the initial import
+(`pull_changed_products` then `pull_changed_stock`); change 1% of the products remotely and poll
+again. Reports wall time, products per second, database queries per 1,000 products, peak Python
+memory, the ratio to the floor, and the incremental poll's calls against the lower bound
+ceil(changed / page size) per resource.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+import tracemalloc
+from decimal import Decimal
+from pathlib import Path
+
+from _setup import django_on_scratch_database
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def measure(fn, *, trace_memory: bool):
+    """Run fn; tracing allocations slows Python down, so times are only taken without it."""
+    if trace_memory:
+        tracemalloc.start()
+    started = time.perf_counter()
+    result = fn()
+    elapsed = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1] if trace_memory else 0
+    tracemalloc.stop()
+    return result, elapsed, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--products", type=int, default=100_000)
+    parser.add_argument("--providers", default="xero,vend")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--memory", action="store_true", help="report peak Python memory (slower: no times)")
+    args = parser.parse_args()
+    django_on_scratch_database()
+
+    from django.db import connection as db
+    from django.utils.module_loading import import_string
+
+    from connectors.base import Priority
+    from connectors.emulation import serve
+    from connectors.http import connector_for
+    from connectors.registry import get_provider
+    from syncing.models import Connection, SyncRun, Tenant
+    from syncing.services.products import pull_changed_products
+    from syncing.services.stock import pull_changed_stock
+
+    def bench_provider(key: str) -> dict:
+        spec = get_provider(key)
+        tenant = Tenant.objects.create(
+            name=f"Bench {key}", slug=f"bench-{key}-{time.time_ns()}", monthly_call_allowance=10**9
+        )
+        app = import_string(spec.emulator)()
+        app.seed(products=args.products, customers=0, locations=2)
+        server = serve(app)
+        issued = app.issue_credentials()
+        connection = Connection.objects.create(
+            tenant=tenant,
+            provider=key,
+            status=Connection.Status.ACTIVE,
+            base_url=server.url,
+            credentials=issued["credentials"],
+            token_expires_at=issued.get("token_expires_at"),
+            remote_org_id=issued["remote_org_id"],
+            remote_org_name=issued["remote_org_name"],
+            monthly_call_limit=10**9,
+        )
+
+        def floor():
+            connector = connector_for(connection, priority=Priority.POLL)
+            count = 0
+            for pull in (connector.pull_products, connector.pull_stock):
+                page = None
+                while True:
+                    result = pull(since=None, page=page)
+                    count += len(result.records)
+                    page = result.next_page
+                    if page is None:
+                        break
+            return count
+
+        _, floor_seconds, floor_peak = measure(floor, trace_memory=args.memory)
+
+        counter = QueryCounter()
+        app.reset_calls()
+
+        def initial_import():
+            with db.execute_wrapper(counter):
+                products = pull_changed_products(connection=connection, trigger=SyncRun.Trigger.MANUAL)
+                stock = pull_changed_stock(connection=connection, trigger=SyncRun.Trigger.MANUAL)
+            return products, stock
+
+        (products_run, stock_run), seconds, peak = measure(initial_import, trace_memory=args.memory)
+        import_calls = app.calls()
+        assert products_run.status == SyncRun.Status.SUCCEEDED, products_run.error_summary
+        connection.refresh_from_db()
+
+        changed = max(1, args.products // 100)
+        remote_ids = [p["remote_id"] for p in app.products()[:changed]]
+        for remote_id in remote_ids:
+            app.update_product(remote_id, price=Decimal("99.95"))
+        app.reset_calls()
+        poll_started = time.perf_counter()
+        poll = pull_changed_products(connection=connection, trigger=SyncRun.Trigger.SCHEDULE)
+        poll_seconds = time.perf_counter() - poll_started
+        server.stop()
+        lower_bound = max(1, math.ceil(changed / spec.page_size))
+        return {
+            "provider": key,
+            "products": args.products,
+            "stock_rows_fetched": stock_run.fetched,
+            "import_seconds": round(seconds, 1),
+            "products_per_second": round(args.products / seconds),
+            "floor_seconds": round(floor_seconds, 1),
+            "ratio_to_floor": round(seconds / floor_seconds, 2),
+            "queries_per_1000_products": round(counter.count / (args.products / 1000), 1),
+            "peak_python_mib": round(peak / 2**20, 1),
+            "floor_peak_python_mib": round(floor_peak / 2**20, 1),
+            "import_calls": import_calls,
+            "poll_changed": changed,
+            "poll_updated": poll.updated,
+            "poll_calls": poll.api_calls,
+            "poll_lower_bound": lower_bound,
+            "poll_seconds": round(poll_seconds, 2),
+        }
+
+    rows = [bench_provider(key) for key in args.providers.split(",")]
+
+    for row in rows:
+        print(" ".join(f"{k}={v}" for k, v in row.items()))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Reads the sync engine and the dashboard share: what is due, what to sweep, how fresh data is."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from itertools import pairwise
+from statistics import median
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from connectors.base import Capability, Window
+from connectors.budget import limits_for
+from connectors.registry import all_providers
+from syncing.models import Connection, ProductLink, SyncRun
+
+# A change made remotely must show locally within this long, whatever a connection asks for.
+MAX_POLL_INTERVAL = timedelta(hours=2)
+# Until a connection has run a few times, assume a poll takes this long.
+DEFAULT_RUN_TIME = timedelta(minutes=1)
+# Polls may spend at most this share of a day's calls: invoices and sweeps need the rest.
+POLL_SHARE_OF_BUDGET = 0.5
+_SUCCESS = (SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL)
+_WINDOW_LENGTH = {
+    Window.MINUTE: timedelta(minutes=1),
+    Window.FIVE_MINUTES: timedelta(minutes=5),
+    Window.HOUR: timedelta(hours=1),
+    Window.DAY: timedelta(days=1),
+    Window.MONTH: timedelta(days=31),
+}
+
+
+def _providers_that(*capabilities: Capability) -> list[str]:
+    return [key for key, spec in all_providers().items() if any(spec.can(c) for c in capabilities)]
+
+
+def connections_due_for_poll(now: datetime) -> QuerySet[Connection]:
+    """Active connections whose next poll time has come; a newly active one (never polled) at once."""
+    return Connection.objects.filter(
+        Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now),
+        status=Connection.Status.ACTIVE,
+        provider__in=_providers_that(Capability.PULL_PRODUCTS, Capability.PULL_STOCK),
+    ).order_by("next_poll_at", "pk")
+
+
+def connections_due_for_sweep(now: datetime) -> QuerySet[Connection]:
+    return Connection.objects.filter(
+        Q(next_sweep_at__isnull=True) | Q(next_sweep_at__lte=now),
+        status=Connection.Status.ACTIVE,
+        provider__in=_providers_that(Capability.FIND_PRODUCTS_BY_IDS),
+    ).order_by("next_sweep_at", "pk")
+
+
+def links_oldest_confirmed(connection: Connection, limit: int) -> QuerySet[ProductLink]:
+    """The live links whose remote product was confirmed longest ago: what a sweep re-checks."""
+    return (
+        ProductLink.objects.filter(connection=connection, remote_deleted=False)
+        .select_related("product")
+        .order_by("last_confirmed_at", "pk")[:limit]
+    )
+
+
+def last_runs(connection: Connection, *, kind: str | None = None, limit: int = 10) -> QuerySet[SyncRun]:
+    runs = SyncRun.objects.filter(connection=connection)
+    if kind:
+        runs = runs.filter(kind=kind)
+    return runs.order_by("-started_at", "-pk")[:limit]
+
+
+def feed_seen_until(connection: Connection) -> datetime | None:
+    """Start of the last products pull that completed: every remote change made before it
+    should have come through the change feed."""
+    run = (
+        SyncRun.objects.filter(connection=connection, kind=SyncRun.Kind.PRODUCTS, status__in=_SUCCESS)
+        .order_by("-started_at")
+        .only("started_at")
+        .first()
+    )
+    return run.started_at if run else None
+
+
+def effective_poll_interval(connection: Connection) -> timedelta:
+    """The connection's poll interval, never longer than the two hours the product promises."""
+    return min(connection.poll_interval, MAX_POLL_INTERVAL)
+
+
+def _recent_polls(connection: Connection) -> list[SyncRun]:
+    return list(
+        SyncRun.objects.filter(
+            connection=connection,
+            kind__in=[SyncRun.Kind.PRODUCTS, SyncRun.Kind.STOCK],
+            status__in=_SUCCESS,
+            finished_at__isnull=False,
+        ).order_by("-started_at")[:20]
+    )
+
+
+def freshness_promise(connection: Connection) -> timedelta:
+    """How old a remote change can be before it shows here: one poll interval plus the time a poll
+    takes. If the day's budget cannot pay for polls that often, the interval widens to what it can
+    pay for (polls get `POLL_SHARE_OF_BUDGET` of a day's calls)."""
+    recent = _recent_polls(connection)
+    run_time = median([run.duration for run in recent]) if recent else DEFAULT_RUN_TIME
+    calls_per_run = median([max(run.api_calls, 1) for run in recent]) if recent else 1
+    feeds = sum(connection.spec.can(c) for c in (Capability.PULL_PRODUCTS, Capability.PULL_STOCK))
+    calls_per_poll = calls_per_run * max(feeds, 1)
+    calls_per_day = min(
+        calls * (timedelta(days=1) / _WINDOW_LENGTH[window])
+        for window, calls in limits_for(connection).items()
+    )
+    affordable_polls = max(calls_per_day * POLL_SHARE_OF_BUDGET / calls_per_poll, 1)
+    interval = max(effective_poll_interval(connection), timedelta(days=1) / affordable_polls)
+    return interval + run_time
+
+
+def observed_lags(connection: Connection, *, limit: int = 10) -> list[timedelta]:
+    """For the last completed products pulls, newest first: the worst lag a remote change saw, i.e.
+    from the start of the previous completed pull (just after which the change was made) to the end
+    of this one (when it became visible)."""
+    runs = list(
+        SyncRun.objects.filter(
+            connection=connection,
+            kind=SyncRun.Kind.PRODUCTS,
+            status__in=_SUCCESS,
+            finished_at__isnull=False,
+        ).order_by("-started_at")[: limit + 1]
+    )
+    return [newer.finished_at - older.started_at for newer, older in pairwise(runs)]
+
+
+def current_staleness(connection: Connection, now: datetime | None = None) -> timedelta | None:
+    """How old local product data may be right now (None: never pulled)."""
+    seen = feed_seen_until(connection)
+    return (now or timezone.now()) - seen if seen else None

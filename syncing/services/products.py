@@ -1,0 +1,419 @@
+"""Products: pull the change feed, sync one product, sweep for ghosts, make sure a product exists
+remotely before a sale needs it.
+
+The provider is the source of truth for product details. Local rows are matched to remote ones by
+link first and by SKU second (an unlinked local product with the remote code is adopted, never
+duplicated). Rows are never deleted: a product gone remotely is deactivated and its link marked.
+Each page is stored with one bulk upsert per table and its cursor in the same transaction, so a
+worker killed between pages resumes after the last page it committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from connectors.base import Capability, Priority
+from connectors.errors import TransientError, ValidationFailed
+from connectors.http import connector_for
+from connectors.records import NewProduct, RemoteProduct
+from syncing import selectors
+from syncing.models import Connection, LinkMethod, Product, ProductLink, SyncRun, Tenant
+from syncing.services import runs
+from syncing.services.leases import new_holder, release_lease, take_lease
+from syncing.services.stock import store_stock
+
+logger = logging.getLogger(__name__)
+
+PRODUCT_FIELDS = ("name", "description", "sale_price", "purchase_price", "tax_code", "active")
+LINK_FIELDS = (
+    "remote_id",
+    "remote_code",
+    "remote_version",
+    "remote_updated_at",
+    "last_confirmed_at",
+    "remote_deleted",
+)
+# Changes the feed missed but the sweep found; past this many, staff are asked to look at the feed.
+FEED_MISS_THRESHOLD = 5
+# How long one worker may hold the right to create a product remotely, and how long others wait.
+CREATE_CLAIM_TTL = timedelta(minutes=5)
+CREATE_CLAIM_WAIT = 60.0
+
+
+def pull_changed_products(
+    *, connection: Connection, trigger: str, on_page: Callable[[int], None] | None = None
+) -> SyncRun:
+    """Read the products changed since the last pull, page by page, and store them."""
+
+    def work(job: runs.Job) -> None:
+        connector = connector_for(connection, run=job.run, priority=Priority.POLL)
+        runs.follow_feed(
+            job, resource="products", fetch=connector.pull_products, store=store_products, on_page=on_page
+        )
+
+    return runs.leased_run(
+        connection=connection, kind=SyncRun.Kind.PRODUCTS, trigger=trigger, cursor_key="products", work=work
+    )
+
+
+def _differs(product: Product, values: dict) -> bool:
+    return any(getattr(product, name) != values[name] for name in PRODUCT_FIELDS)
+
+
+def _values(record: RemoteProduct) -> dict:
+    return {
+        "name": record.name,
+        "description": record.description,
+        "sale_price": record.sale_price,
+        "purchase_price": record.purchase_price,
+        "tax_code": record.tax_code,
+        "active": record.active and not record.deleted,
+    }
+
+
+def store_products(
+    *, connection: Connection, run: SyncRun, records: Sequence[RemoteProduct], now: datetime
+) -> dict[str, int]:
+    """Upsert one page of remote products and their links; count into `run`.
+    Returns remote id -> local product id for the records stored."""
+    records = list({record.remote_id: record for record in records}.values())
+    links = {
+        link.remote_id: link
+        for link in ProductLink.objects.filter(
+            connection=connection, remote_id__in=[r.remote_id for r in records]
+        ).select_related("product")
+    }
+    by_sku = {
+        product.sku: product
+        for product in Product.objects.filter(
+            tenant_id=connection.tenant_id, sku__in=[r.code for r in records if r.code]
+        )
+    }
+    by_sku.update({link.product.sku: link.product for link in links.values()})
+    link_of_product = {
+        link.product_id: link
+        for link in ProductLink.objects.filter(
+            connection=connection, product_id__in=[p.pk for p in by_sku.values()]
+        )
+    }
+    deleted_here = {r.remote_id for r in records if r.deleted}
+
+    # Decide which local row (by SKU) each record lands on; one record per row per statement.
+    targets: dict[str, tuple[RemoteProduct, Product | None]] = {}
+    for record in records:
+        link = links.get(record.remote_id)
+        if link:
+            product = link.product
+            renamed = record.code and record.code != product.sku and not record.deleted
+            if renamed and not _rename(connection, run, product, record.code, by_sku):
+                continue
+        elif record.deleted:
+            continue  # never had it: nothing to deactivate
+        elif not record.code:
+            runs.record_error(run, record=record.remote_id, message="The product has no code (SKU).")
+            continue
+        else:
+            product = by_sku.get(record.code)
+            other = link_of_product.get(product.pk) if product else None
+            if other and not other.remote_deleted and other.remote_id not in deleted_here:
+                runs.record_error(
+                    run,
+                    record=record.code,
+                    message=f"Another {connection.spec.name} product already uses SKU {record.code}.",
+                )
+                continue
+        sku = product.sku if product else record.code
+        if sku in targets and not targets[sku][0].deleted:
+            if not record.deleted:
+                runs.record_error(
+                    run,
+                    record=record.code,
+                    message=f"Two {connection.spec.name} products share SKU {record.code}.",
+                )
+            continue
+        targets[sku] = (record, product)
+
+    rows, pending_links = [], []
+    for sku, (record, existing) in targets.items():
+        values = _values(record)
+        if record.deleted:
+            values = {name: getattr(existing, name) for name in PRODUCT_FIELDS} | {"active": False}
+        if existing is None:
+            run.created += 1
+        elif _differs(existing, values):
+            run.updated += 1
+        else:
+            run.unchanged += 1
+        remote_updated_at = record.updated_at or (existing.remote_updated_at if existing else None)
+        rows.append(
+            Product(
+                tenant_id=connection.tenant_id,
+                sku=sku,
+                remote_updated_at=remote_updated_at,
+                synced_at=now,
+                **values,
+            )
+        )
+        pending_links.append((record, existing))
+    if not rows:
+        return {}
+    Product.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["tenant", "sku"],
+        update_fields=[*PRODUCT_FIELDS, "remote_updated_at", "synced_at"],
+    )
+    ProductLink.objects.bulk_create(
+        [
+            ProductLink(
+                connection=connection,
+                product_id=row.pk,
+                remote_id=record.remote_id,
+                remote_code=record.code,
+                remote_version=record.version,
+                remote_updated_at=record.updated_at,
+                method=LinkMethod.MATCHED_CODE if existing else LinkMethod.IMPORTED,
+                linked_at=now,
+                last_confirmed_at=now,
+                remote_deleted=record.deleted,
+            )
+            for row, (record, existing) in zip(rows, pending_links, strict=True)
+        ],
+        update_conflicts=True,
+        unique_fields=["connection", "product"],
+        update_fields=list(LINK_FIELDS),
+    )
+    return {record.remote_id: row.pk for row, (record, _) in zip(rows, pending_links, strict=True)}
+
+
+def _rename(connection: Connection, run: SyncRun, product: Product, code: str, by_sku: dict) -> bool:
+    """The remote code of a linked product changed: follow it, unless another local product has it.
+    Rare enough to be one UPDATE per product, before the page's bulk upsert keys rows by SKU."""
+    if code in by_sku:
+        runs.record_error(
+            run,
+            record=code,
+            message=f"{connection.spec.name} renamed SKU {product.sku} to {code}, "
+            "which another product here already uses.",
+        )
+        return False
+    Product.objects.filter(pk=product.pk).update(sku=code)
+    del by_sku[product.sku]
+    product.sku = code
+    by_sku[code] = product
+    return True
+
+
+def sync_product(
+    *,
+    connection: Connection | None = None,
+    product: Product | None = None,
+    sku: str = "",
+    tenant: Tenant | None = None,
+    trigger: str = SyncRun.Trigger.MANUAL,
+) -> SyncRun:
+    """Refresh one product (and its stock) now, in about two calls per connection: by its link when
+    it has one, else by its SKU. Without `connection`, every active connection of the tenant that
+    pulls products is asked; each gets its own run, and the first run that did not succeed (else
+    the last) is returned."""
+    tenant = product.tenant if product else (connection.tenant if connection else tenant)
+    sku = product.sku if product else sku
+    if connection:
+        connections = [connection]
+    else:
+        connections = [
+            c
+            for c in Connection.objects.filter(tenant=tenant, status=Connection.Status.ACTIVE).order_by("pk")
+            if c.spec.can(Capability.PULL_PRODUCTS)
+        ]
+    if not connections:
+        raise Connection.DoesNotExist(f"{tenant} has no active connection that provides products.")
+    results = [_sync_product_on(connection=c, sku=sku, trigger=trigger) for c in connections]
+    succeeded = (SyncRun.Status.SUCCEEDED,)
+    return next((run for run in results if run.status not in succeeded), results[-1])
+
+
+def _sync_product_on(*, connection: Connection, sku: str, trigger: str) -> SyncRun:
+    def work(job: runs.Job) -> None:
+        run = job.run
+        connector = connector_for(connection, run=run, priority=Priority.POLL)
+        link = (
+            ProductLink.objects.filter(
+                connection=connection, product__tenant=connection.tenant, product__sku=sku
+            )
+            .only("remote_id")
+            .first()
+        )
+        if link:
+            found = connector.find_products_by_ids([link.remote_id])
+        else:
+            found = [r for r in connector.find_products_by_code([sku]) if r.code == sku]
+        now = timezone.now()
+        run.fetched = len(found)
+        with transaction.atomic():
+            if link and not found:
+                _deactivate(run, [link.pk], now)
+            stored = store_products(connection=connection, run=run, records=found, now=now)
+            runs.save_progress(run)
+        if not link and not found:
+            runs.record_error(
+                run, record=sku, message=f"{connection.spec.name} has no product with SKU {sku}."
+            )
+        live = [r.remote_id for r in found if r.remote_id in stored and not r.deleted]
+        if live and connection.spec.can(Capability.PULL_STOCK):
+            levels = connector.stock_for_products(live)
+            with transaction.atomic():
+                store_stock(connection=connection, run=run, records=levels, now=timezone.now())
+                runs.save_progress(run)
+
+    # No lease: storing one product is an idempotent upsert, so it never waits for a full pull.
+    return runs.leased_run(
+        connection=connection, kind=SyncRun.Kind.SINGLE_PRODUCT, trigger=trigger, exclusive=False, work=work
+    )
+
+
+def _deactivate(run: SyncRun, link_ids: Sequence[int], now: datetime) -> None:
+    """Remote products gone: keep the local rows, inactive, with their links marked deleted."""
+    run.updated += Product.objects.filter(links__pk__in=link_ids, active=True).update(
+        active=False, synced_at=now
+    )
+    ProductLink.objects.filter(pk__in=link_ids).update(remote_deleted=True, last_confirmed_at=now)
+
+
+def sweep_stale_products(
+    *, connection: Connection, size: int | None = None, trigger: str = SyncRun.Trigger.SCHEDULE
+) -> SyncRun:
+    """Re-check the links confirmed longest ago, fetching their products by id in bulk: a product
+    missing from the answer is gone (a ghost), one that changed without the feed telling us is a
+    feed miss. Every swept link counts as confirmed now."""
+    size = size or connection.sweep_size
+
+    def work(job: runs.Job) -> None:
+        run = job.run
+        links = list(selectors.links_oldest_confirmed(connection, size))
+        if not links:
+            return
+        connector = connector_for(connection, run=run, priority=Priority.SWEEP)
+        found = {r.remote_id: r for r in connector.find_products_by_ids([link.remote_id for link in links])}
+        run.fetched = len(found)
+        seen_until = selectors.feed_seen_until(connection)
+        by_remote = {link.remote_id: link for link in links}
+        misses = [
+            record
+            for record in found.values()
+            if record.remote_id in by_remote
+            and _differs(by_remote[record.remote_id].product, _values(record))
+            and (record.updated_at is None or (seen_until is not None and record.updated_at <= seen_until))
+        ]
+        now = timezone.now()
+        with transaction.atomic():
+            _deactivate(run, [link.pk for link in links if link.remote_id not in found], now)
+            store_products(connection=connection, run=run, records=list(found.values()), now=now)
+            ProductLink.objects.filter(pk__in=[link.pk for link in links]).update(last_confirmed_at=now)
+            runs.save_progress(run)
+        if misses:
+            _count_feed_misses(connection, len(misses), now)
+
+    return runs.leased_run(
+        connection=connection,
+        kind=SyncRun.Kind.SWEEP,
+        trigger=trigger,
+        due_field="next_sweep_at",
+        work=work,
+    )
+
+
+def _count_feed_misses(connection: Connection, misses: int, now: datetime) -> None:
+    Connection.objects.filter(pk=connection.pk).update(feed_misses=F("feed_misses") + misses)
+    connection.refresh_from_db(fields=["feed_misses", "feed_flagged_at"])
+    if connection.feed_misses < FEED_MISS_THRESHOLD or connection.feed_flagged_at:
+        return
+    if Connection.objects.filter(pk=connection.pk, feed_flagged_at__isnull=True).update(feed_flagged_at=now):
+        connection.feed_flagged_at = now
+        logger.warning(
+            "The provider's change feed is missing updates: connection %s (%s) has %s changes "
+            "only the sweep found.",
+            connection.pk,
+            connection.spec.name,
+            connection.feed_misses,
+        )
+
+
+def ensure_remote_product(*, product: Product, connection: Connection) -> ProductLink:
+    """The link of `product` on `connection`, finding the remote product by SKU or creating it.
+
+    Two workers posting sales with the same unlinked product at once must create ONE remote
+    product. The provider's idempotency key alone does not promise that for two requests in flight
+    at the same moment, so creation is serialised per (connection, product) with a short lease row
+    (a conditional UPDATE, like every lease): the winner looks up by code, creates if truly absent
+    and stores the link; the others wait for the lease, re-check, and find the winner's link. The
+    stable idempotency key still covers the winner's own retry after a lost response, and the
+    link's unique constraints stop a duplicate link whatever happens.
+    """
+    link = _live_link(connection, product)
+    if link:
+        return link
+    claim, holder = f"product:{product.pk}", new_holder()
+    deadline = time.monotonic() + CREATE_CLAIM_WAIT
+    while not take_lease(connection, claim, holder, ttl=CREATE_CLAIM_TTL):
+        if time.monotonic() > deadline:
+            raise TransientError(f"Product {product.sku} is still being created on {connection.spec.name}.")
+        time.sleep(0.1)
+    try:
+        link = _live_link(connection, product)
+        if link:
+            return link
+        connector = connector_for(connection, run=None, priority=Priority.INVOICE)
+        matches = [
+            r
+            for r in connector.find_products_by_code([product.sku])
+            if r.code == product.sku and not r.deleted
+        ]
+        if matches:
+            return _save_link(connection, product, matches[0], LinkMethod.MATCHED_CODE)
+        draft = NewProduct(
+            code=product.sku,
+            name=product.name,
+            sale_price=product.sale_price,
+            tax_code=product.tax_code,
+            account_code=connection.sales_account_code,
+        )
+        remote = connector.create_product(draft, idempotency_key=f"product-{connection.pk}-{product.pk}")
+        return _save_link(connection, product, remote, LinkMethod.CREATED)
+    finally:
+        release_lease(connection, claim, holder, forget=True)
+
+
+def _live_link(connection: Connection, product: Product) -> ProductLink | None:
+    return ProductLink.objects.filter(connection=connection, product=product, remote_deleted=False).first()
+
+
+def _save_link(connection: Connection, product: Product, remote: RemoteProduct, method: str) -> ProductLink:
+    now = timezone.now()
+    values = {
+        "remote_id": remote.remote_id,
+        "remote_code": remote.code,
+        "remote_version": remote.version,
+        "remote_updated_at": remote.updated_at,
+        "remote_deleted": False,
+        "method": method,
+        "linked_at": now,
+        "last_confirmed_at": now,
+    }
+    try:
+        link, _ = ProductLink.objects.update_or_create(
+            connection=connection, product=product, defaults=values
+        )
+    except IntegrityError:
+        # Another local product already holds this remote id: a person must decide which is right.
+        raise ValidationFailed(
+            f"{connection.spec.name} product {remote.code} is already linked to another product here."
+        ) from None
+    return link

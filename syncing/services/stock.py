@@ -1,0 +1,91 @@
+"""Stock: pull changed stock positions and store them per product and location.
+
+Stock lands only on products we already link to on this connection; a position for a product we
+have not imported yet is skipped (the product pull brings it, and the next stock change with it).
+Skipped positions show in a run as fetched but neither created, updated, unchanged nor failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from connectors.base import Priority
+from connectors.http import connector_for
+from connectors.records import RemoteStock
+from syncing.models import Connection, Location, ProductLink, StockLevel, SyncRun
+from syncing.services import runs
+
+
+def pull_changed_stock(
+    *, connection: Connection, trigger: str, on_page: Callable[[int], None] | None = None
+) -> SyncRun:
+    def work(job: runs.Job) -> None:
+        connector = connector_for(connection, run=job.run, priority=Priority.POLL)
+        runs.follow_feed(
+            job, resource="stock", fetch=connector.pull_stock, store=store_stock, on_page=on_page
+        )
+
+    return runs.leased_run(
+        connection=connection, kind=SyncRun.Kind.STOCK, trigger=trigger, cursor_key="stock", work=work
+    )
+
+
+def _location_name(connection: Connection, record: RemoteStock) -> str:
+    # Providers without locations (Xero keeps one quantity per item) report none: name it for them.
+    return record.location_name or record.location_remote_id or connection.spec.name
+
+
+def store_stock(
+    *, connection: Connection, run: SyncRun, records: Sequence[RemoteStock], now: datetime
+) -> None:
+    """Upsert one page of stock positions: locations created in one statement, levels in another."""
+    product_ids = dict(
+        ProductLink.objects.filter(
+            connection=connection,
+            remote_id__in={r.product_remote_id for r in records},
+            remote_deleted=False,
+        ).values_list("remote_id", "product_id")
+    )
+    records = [r for r in records if r.product_remote_id in product_ids]
+    if not records:
+        return
+    wanted = {_location_name(connection, r): r.location_remote_id for r in records}
+    Location.objects.bulk_create(
+        [Location(tenant_id=connection.tenant_id, name=name, code=code) for name, code in wanted.items()],
+        ignore_conflicts=True,
+    )
+    location_ids = dict(
+        Location.objects.filter(tenant_id=connection.tenant_id, name__in=wanted).values_list("name", "pk")
+    )
+    levels = {
+        (product_ids[r.product_remote_id], location_ids[_location_name(connection, r)]): r for r in records
+    }
+    existing = {
+        (level.product_id, level.location_id): level.quantity
+        for level in StockLevel.objects.filter(
+            product_id__in={key[0] for key in levels}, location_id__in={key[1] for key in levels}
+        )
+    }
+    for key, record in levels.items():
+        if key not in existing:
+            run.created += 1
+        elif existing[key] != record.quantity:
+            run.updated += 1
+        else:
+            run.unchanged += 1
+    StockLevel.objects.bulk_create(
+        [
+            StockLevel(
+                product_id=product_id,
+                location_id=location_id,
+                quantity=record.quantity,
+                remote_updated_at=record.updated_at,
+                synced_at=now,
+            )
+            for (product_id, location_id), record in levels.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["product", "location"],
+        update_fields=["quantity", "remote_updated_at", "synced_at"],
+    )

@@ -1,0 +1,69 @@
+"""Leases: one holder at a time per (connection, kind), free again when released or expired."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection as db_connection
+
+from syncing.models import SyncLease
+from syncing.services.leases import release_lease, renew_lease, take_lease
+from tests import factories
+
+
+@pytest.fixture
+def connection(tenant):
+    return factories.ConnectionFactory(tenant=tenant)
+
+
+def test_second_holder_is_refused_while_the_lease_is_held(connection):
+    assert take_lease(connection, "products", "worker-a")
+    assert not take_lease(connection, "products", "worker-b")
+
+
+def test_leases_of_different_kinds_do_not_block_each_other(connection):
+    assert take_lease(connection, "products", "worker-a")
+    assert take_lease(connection, "stock", "worker-b")
+
+
+def test_released_lease_can_be_taken_again(connection):
+    take_lease(connection, "products", "worker-a")
+    release_lease(connection, "products", "worker-a")
+    assert take_lease(connection, "products", "worker-b")
+
+
+def test_expired_lease_of_a_dead_worker_can_be_taken(connection):
+    take_lease(connection, "products", "dead-worker", ttl=timedelta(seconds=-1))
+    assert take_lease(connection, "products", "worker-b")
+    assert SyncLease.objects.get(connection=connection, kind="products").holder == "worker-b"
+
+
+def test_only_the_holder_can_renew_or_release(connection):
+    take_lease(connection, "products", "worker-a")
+    assert not renew_lease(connection, "products", "worker-b")
+    release_lease(connection, "products", "worker-b")
+    assert not take_lease(connection, "products", "worker-c")
+    assert renew_lease(connection, "products", "worker-a")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_exactly_one_of_many_racing_workers_takes_the_lease():
+    connection = factories.ConnectionFactory()
+    start = threading.Barrier(8)
+    winners = []
+
+    def race(name):
+        start.wait()
+        try:
+            if take_lease(connection, "products", name):
+                winners.append(name)
+        finally:
+            db_connection.close()
+
+    threads = [threading.Thread(target=race, args=(f"worker-{i}",)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(winners) == 1
+    assert SyncLease.objects.get(connection=connection, kind="products").holder == winners[0]
