@@ -13,8 +13,15 @@ from django_q.tasks import async_task
 
 from connectors.base import Capability
 from syncing import selectors
-from syncing.models import Connection, Product, SyncRun
-from syncing.services import products, runs, stock
+from syncing.models import Connection, Product, SyncRun, WebhookDelivery
+from syncing.services import customers, products, runs, stock, webhooks
+
+# What a due poll pulls, in order, where the provider can.
+POLLED_RESOURCES = {
+    "products": (Capability.PULL_PRODUCTS, "syncing.tasks.pull_changed_products_task"),
+    "stock": (Capability.PULL_STOCK, "syncing.tasks.pull_changed_stock_task"),
+    "customers": (Capability.PULL_CUSTOMERS, "syncing.tasks.pull_changed_customers_task"),
+}
 
 
 def dispatch_due_syncs() -> dict:
@@ -23,16 +30,14 @@ def dispatch_due_syncs() -> dict:
     Each connection is claimed by moving its next time forward with a conditional UPDATE that
     matches the value just read, so two dispatchers running at once queue it once."""
     now = timezone.now()
-    queued = {"products": 0, "stock": 0, "sweep": 0}
+    queued = dict.fromkeys([*POLLED_RESOURCES, "sweep"], 0)
     for connection in selectors.connections_due_for_poll(now):
         if not _claim(connection, "next_poll_at", now + selectors.effective_poll_interval(connection)):
             continue
-        if connection.spec.can(Capability.PULL_PRODUCTS):
-            async_task("syncing.tasks.pull_changed_products_task", connection.pk)
-            queued["products"] += 1
-        if connection.spec.can(Capability.PULL_STOCK):
-            async_task("syncing.tasks.pull_changed_stock_task", connection.pk)
-            queued["stock"] += 1
+        for resource, (capability, task) in POLLED_RESOURCES.items():
+            if connection.spec.can(capability):
+                async_task(task, connection.pk)
+                queued[resource] += 1
     for connection in selectors.connections_due_for_sweep(now):
         if not _claim(connection, "next_sweep_at", now + connection.sweep_interval):
             continue
@@ -57,6 +62,11 @@ def pull_changed_stock_task(connection_id: int, trigger: str = SyncRun.Trigger.S
     return stock.pull_changed_stock(connection=connection, trigger=trigger).summary()
 
 
+def pull_changed_customers_task(connection_id: int, trigger: str = SyncRun.Trigger.SCHEDULE) -> dict:
+    connection = Connection.objects.select_related("tenant").get(pk=connection_id)
+    return customers.pull_changed_customers(connection=connection, trigger=trigger).summary()
+
+
 def sweep_stale_products_task(connection_id: int, trigger: str = SyncRun.Trigger.SCHEDULE) -> dict:
     connection = Connection.objects.select_related("tenant").get(pk=connection_id)
     return products.sweep_stale_products(connection=connection, trigger=trigger).summary()
@@ -66,6 +76,12 @@ def sync_product_task(product_id: int, connection_id: int | None = None) -> dict
     product = Product.objects.select_related("tenant").get(pk=product_id)
     connection = Connection.objects.get(pk=connection_id) if connection_id else None
     return products.sync_product(connection=connection, product=product).summary()
+
+
+def process_webhook_task(delivery_id: int) -> dict:
+    delivery = WebhookDelivery.objects.select_related("connection__tenant").get(pk=delivery_id)
+    delivery = webhooks.process_webhook(delivery)
+    return {"delivery": delivery.pk, "run": delivery.run_id, "outcome": delivery.outcome}
 
 
 def mark_stalled_runs_task() -> dict:

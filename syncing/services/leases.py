@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.db.models import Q
 from django.utils import timezone
 
+from connectors.errors import TransientError
 from syncing.models import Connection, SyncLease
 
 # How long a lease lasts without renewal; runs renew at every page (see runs.heartbeat).
@@ -55,3 +59,20 @@ def release_lease(connection: Connection, kind: str, holder: str, *, forget: boo
         held.delete()
     else:
         held.update(holder="", expires_at=None)
+
+
+@contextmanager
+def claim(connection: Connection, name: str, *, ttl: timedelta, wait: float, busy: str) -> Iterator[None]:
+    """Hold the one-off claim `name` (e.g. "product:7") while creating something remotely, so
+    racing workers create it once: the others wait up to `wait` seconds for it, then raise
+    `TransientError(busy)`. The row is deleted on release; a dead holder blocks only for `ttl`."""
+    holder = new_holder()
+    deadline = time.monotonic() + wait
+    while not take_lease(connection, name, holder, ttl=ttl):
+        if time.monotonic() > deadline:
+            raise TransientError(busy)
+        time.sleep(0.1)
+    try:
+        yield
+    finally:
+        release_lease(connection, name, holder, forget=True)

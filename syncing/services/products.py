@@ -11,7 +11,6 @@ worker killed between pages resumes after the last page it committed.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -20,13 +19,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from connectors.base import Capability, Priority
-from connectors.errors import TransientError, ValidationFailed
+from connectors.errors import ValidationFailed
 from connectors.http import connector_for
 from connectors.records import NewProduct, RemoteProduct
 from syncing import selectors
 from syncing.models import Connection, LinkMethod, Product, ProductLink, SyncRun, Tenant
 from syncing.services import runs
-from syncing.services.leases import new_holder, release_lease, take_lease
+from syncing.services.leases import claim
 from syncing.services.stock import store_stock
 
 logger = logging.getLogger(__name__)
@@ -259,7 +258,7 @@ def _sync_product_on(*, connection: Connection, sku: str, trigger: str) -> SyncR
         run.fetched = len(found)
         with transaction.atomic():
             if link and not found:
-                _deactivate(run, [link.pk], now)
+                deactivate_links(run, [link.pk], now)
             stored = store_products(connection=connection, run=run, records=found, now=now)
             runs.save_progress(run)
         if not link and not found:
@@ -279,7 +278,7 @@ def _sync_product_on(*, connection: Connection, sku: str, trigger: str) -> SyncR
     )
 
 
-def _deactivate(run: SyncRun, link_ids: Sequence[int], now: datetime) -> None:
+def deactivate_links(run: SyncRun, link_ids: Sequence[int], now: datetime) -> None:
     """Remote products gone: keep the local rows, inactive, with their links marked deleted."""
     run.updated += Product.objects.filter(links__pk__in=link_ids, active=True).update(
         active=False, synced_at=now
@@ -314,7 +313,7 @@ def sweep_stale_products(
         ]
         now = timezone.now()
         with transaction.atomic():
-            _deactivate(run, [link.pk for link in links if link.remote_id not in found], now)
+            deactivate_links(run, [link.pk for link in links if link.remote_id not in found], now)
             store_products(connection=connection, run=run, records=list(found.values()), now=now)
             ProductLink.objects.filter(pk__in=[link.pk for link in links]).update(last_confirmed_at=now)
             runs.save_progress(run)
@@ -360,13 +359,9 @@ def ensure_remote_product(*, product: Product, connection: Connection) -> Produc
     link = _live_link(connection, product)
     if link:
         return link
-    claim, holder = f"product:{product.pk}", new_holder()
-    deadline = time.monotonic() + CREATE_CLAIM_WAIT
-    while not take_lease(connection, claim, holder, ttl=CREATE_CLAIM_TTL):
-        if time.monotonic() > deadline:
-            raise TransientError(f"Product {product.sku} is still being created on {connection.spec.name}.")
-        time.sleep(0.1)
-    try:
+    busy = f"Product {product.sku} is still being created on {connection.spec.name}."
+    claim_name = f"product:{product.pk}"
+    with claim(connection, claim_name, ttl=CREATE_CLAIM_TTL, wait=CREATE_CLAIM_WAIT, busy=busy):
         link = _live_link(connection, product)
         if link:
             return link
@@ -387,8 +382,6 @@ def ensure_remote_product(*, product: Product, connection: Connection) -> Produc
         )
         remote = connector.create_product(draft, idempotency_key=f"product-{connection.pk}-{product.pk}")
         return _save_link(connection, product, remote, LinkMethod.CREATED)
-    finally:
-        release_lease(connection, claim, holder, forget=True)
 
 
 def _live_link(connection: Connection, product: Product) -> ProductLink | None:

@@ -1,0 +1,350 @@
+"""Customers: link local customers to remote contacts, import the ones we lack, and find (or
+create once) the remote contact a sale needs.
+
+A link is made by email (compared trimmed and case-insensitively) or by account number, never by
+name: two people may share a name, and a wrong link would post someone's sale to a stranger. A
+match that could mean two things links nothing and is reported for a person to decide. Once
+linked, neither side's details are touched by a sync: the merchant may keep different details
+here and there, so a pull only confirms the link (version, timestamps, deleted or not).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError
+from django.db.models import Q
+from django.db.models.functions import Lower, Trim
+from django.utils import timezone
+
+from connectors.base import Priority
+from connectors.http import connector_for
+from connectors.records import NewCustomer, RemoteCustomer
+from syncing.models import Connection, Customer, CustomerLink, LinkMethod, SyncRun
+from syncing.services import runs
+from syncing.services.leases import claim
+
+# Fields of a link a pull may change; everything else about a linked customer is left alone.
+CONFIRMED_FIELDS = ("remote_version", "remote_updated_at", "last_confirmed_at", "remote_deleted")
+NEW_LINK_FIELDS = ("remote_id", "remote_code", "method", "linked_at", *CONFIRMED_FIELDS)
+# How long one worker may hold the right to create a contact, and how long others wait for it.
+CREATE_CLAIM_TTL = timedelta(minutes=5)
+CREATE_CLAIM_WAIT = 60.0
+MATCH_METHODS = {"email": LinkMethod.MATCHED_EMAIL, "account number": LinkMethod.MATCHED_ACCOUNT}
+CASH_SALE_NAME = "Cash sales"
+CASH_SALE_ACCOUNT = "CASH-SALES"
+
+
+class AmbiguousCustomer(Exception):
+    """More than one contact could be this customer; a person must choose which."""
+
+
+class NoCashSaleContact(Exception):
+    """A sale without a customer has no contact to go to on this connection."""
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def pull_changed_customers(
+    *, connection: Connection, trigger: str, on_page: Callable[[int], None] | None = None
+) -> SyncRun:
+    """Read the contacts changed since the last pull, page by page: confirm linked ones, link
+    unlinked ones that match a local customer, import the rest."""
+
+    def work(job: runs.Job) -> None:
+        connector = connector_for(connection, run=job.run, priority=Priority.POLL)
+        runs.follow_feed(
+            job, resource="customers", fetch=connector.pull_customers, store=store_customers, on_page=on_page
+        )
+
+    return runs.leased_run(
+        connection=connection, kind=SyncRun.Kind.CUSTOMERS, trigger=trigger, cursor_key="customers", work=work
+    )
+
+
+def store_customers(
+    *, connection: Connection, run: SyncRun, records: Sequence[RemoteCustomer], now: datetime
+) -> None:
+    """Store one page of remote contacts: one read of links by remote id, one of candidate local
+    customers, one of their links, then one bulk write per table. Counts into `run`: a confirmed
+    link is unchanged, a new link to an existing customer updated, an import created."""
+    records = list({record.remote_id: record for record in records}.values())
+    linked = {
+        link.remote_id: link
+        for link in CustomerLink.objects.filter(
+            connection=connection, remote_id__in=[r.remote_id for r in records]
+        )
+    }
+    for record in records:
+        link = linked.get(record.remote_id)
+        if link:
+            link.remote_version = record.version
+            link.remote_updated_at = record.updated_at or link.remote_updated_at
+            link.last_confirmed_at = now
+            link.remote_deleted = not record.active
+            run.unchanged += 1
+    CustomerLink.objects.bulk_update(linked.values(), list(CONFIRMED_FIELDS))
+
+    # A contact deleted before we ever linked it is nothing to us.
+    fresh = [r for r in records if r.remote_id not in linked and r.active]
+    matches = _matches(connection, fresh)
+    claimed_by: dict[int, list[RemoteCustomer]] = defaultdict(list)
+    decided: list[tuple[RemoteCustomer, Customer | None, str]] = []
+    for record in fresh:
+        customer, method, problem = matches[record.remote_id]
+        if problem:
+            runs.record_error(run, record=_label(record), message=problem)
+        elif customer:
+            claimed_by[customer.pk].append(record)
+            decided.append((record, customer, method))
+        else:
+            decided.append((record, None, LinkMethod.IMPORTED))
+    # Two contacts of one page landing on the same customer (one by email, one by account number).
+    for claimants in claimed_by.values():
+        if len(claimants) > 1:
+            for record in claimants:
+                runs.record_error(run, record=_label(record), message=_shared_customer(connection, claimants))
+    decided = [(r, c, m) for r, c, m in decided if c is None or len(claimed_by[c.pk]) == 1]
+    if not decided:
+        return
+
+    imports = [
+        Customer(
+            tenant_id=connection.tenant_id,
+            # Cut to our column sizes: providers allow longer values than we keep.
+            name=record.name[:255],
+            first_name=record.first_name[:100],
+            last_name=record.last_name[:100],
+            email=record.email.strip()[:254],
+            account_number=record.account_number.strip()[:50],
+            phone=record.phone[:50],
+        )
+        for record, customer, _ in decided
+        if customer is None
+    ]
+    Customer.objects.bulk_create(imports)
+    created = iter(imports)
+    new_links = []
+    for record, customer, method in decided:
+        customer = customer or next(created)
+        if method == LinkMethod.IMPORTED:
+            run.created += 1
+        else:
+            run.updated += 1
+        new_links.append(
+            CustomerLink(
+                connection=connection,
+                customer=customer,
+                remote_id=record.remote_id,
+                remote_code=record.account_number,
+                remote_version=record.version,
+                remote_updated_at=record.updated_at,
+                method=method,
+                linked_at=now,
+                last_confirmed_at=now,
+                remote_deleted=False,
+            )
+        )
+    # A customer whose earlier contact was deleted remotely is relinked to the new match in place.
+    CustomerLink.objects.bulk_create(
+        new_links,
+        update_conflicts=True,
+        unique_fields=["connection", "customer"],
+        update_fields=list(NEW_LINK_FIELDS),
+    )
+
+
+def _label(record: RemoteCustomer) -> str:
+    return record.email.strip() or record.account_number or record.name
+
+
+def _matches(
+    connection: Connection, records: Sequence[RemoteCustomer]
+) -> dict[str, tuple[Customer | None, str, str]]:
+    """remote id -> (local customer or None, link method, problem sentence or "") for unlinked
+    contacts. Reads candidate customers and their links on this connection in two queries."""
+    emails = {r.remote_id: normalise_email(r.email) for r in records}
+    accounts = {r.remote_id: r.account_number.strip() for r in records}
+    wanted = Q(normal_email__in={e for e in emails.values() if e}) | Q(
+        normal_account__in={a for a in accounts.values() if a}
+    )
+    candidates = list(
+        Customer.objects.annotate(
+            normal_email=Lower(Trim("email")), normal_account=Trim("account_number")
+        ).filter(wanted, tenant_id=connection.tenant_id)
+    )
+    by_email: dict[str, list[Customer]] = defaultdict(list)
+    by_account: dict[str, list[Customer]] = defaultdict(list)
+    for customer in candidates:
+        by_email[customer.normal_email].append(customer)
+        by_account[customer.normal_account].append(customer)
+    linked = set(
+        CustomerLink.objects.filter(
+            connection=connection, customer__in=candidates, remote_deleted=False
+        ).values_list("customer_id", flat=True)
+    )
+    page_emails = Counter(e for e in emails.values() if e)
+    page_accounts = Counter(a for a in accounts.values() if a)
+    name = connection.spec.name
+    answers = {}
+    for record in records:
+        keys = (
+            ("email", emails[record.remote_id], page_emails, by_email),
+            ("account number", accounts[record.remote_id], page_accounts, by_account),
+        )
+        answers[record.remote_id] = _decide(name, record, keys, linked)
+    return answers
+
+
+def _decide(name: str, record: RemoteCustomer, keys, linked: set[int]) -> tuple[Customer | None, str, str]:
+    """Which local customer one unlinked contact links to (None: import it), or why it cannot."""
+    matched: dict[int, tuple[Customer, str]] = {}
+    for what, key, in_page, index in keys:
+        if not key:
+            continue
+        local = index.get(key, [])
+        if in_page[key] > 1:
+            return None, "", f"{in_page[key]} {name} contacts have the {what} {key}; none was linked."
+        if len(local) > 1:
+            return (
+                None,
+                "",
+                f"{len(local)} customers here have the {what} {key}, "
+                f"so the {name} contact {record.name} was not linked.",
+            )
+        if local:
+            matched.setdefault(local[0].pk, (local[0], what))
+    if not matched:
+        return None, LinkMethod.IMPORTED, ""
+    if len(matched) > 1:
+        (by_email, _), (by_account, _) = matched.values()
+        return (
+            None,
+            "",
+            f"The {name} contact {record.name} matches {by_email.name} by email and "
+            f"{by_account.name} by account number; it was not linked.",
+        )
+    customer, what = next(iter(matched.values()))
+    if customer.pk in linked:
+        return (
+            None,
+            "",
+            f"{customer.name} is already linked to another {name} contact; "
+            f"{record.name}, with the same {what}, was not linked.",
+        )
+    return customer, MATCH_METHODS[what], ""
+
+
+def _shared_customer(connection: Connection, records: Sequence[RemoteCustomer]) -> str:
+    names = " and ".join(r.name for r in records)
+    return f"The {connection.spec.name} contacts {names} match the same customer here; none was linked."
+
+
+def link_customer_for_sale(*, customer: Customer, connection: Connection) -> CustomerLink:
+    """The link of `customer` on `connection`, matching a remote contact by email, then account
+    number, or creating one when none exists.
+
+    Two workers posting sales for the same unlinked customer at once must create ONE contact, so
+    the lookup and creation are serialised per (connection, customer) with a claim row, as
+    `products.ensure_remote_product` does; the stable idempotency key covers the winner's own
+    retry after a lost response.
+    """
+    link = _live_link(connection, customer)
+    if link:
+        return link
+    busy = f"A {connection.spec.name} contact for {customer.name} is still being created."
+    with claim(
+        connection, f"customer:{customer.pk}", ttl=CREATE_CLAIM_TTL, wait=CREATE_CLAIM_WAIT, busy=busy
+    ):
+        link = _live_link(connection, customer)
+        if link:
+            return link
+        connector = connector_for(connection, run=None, priority=Priority.INVOICE)
+        email, account = normalise_email(customer.email), customer.account_number.strip()
+        for key, value, method, what in (
+            ("email", email, LinkMethod.MATCHED_EMAIL, "email"),
+            ("account_number", account, LinkMethod.MATCHED_ACCOUNT, "account number"),
+        ):
+            if not value:
+                continue
+            found = [r for r in connector.find_customer(**{key: value}) if r.active]
+            if len(found) > 1:
+                raise AmbiguousCustomer(
+                    f"{len(found)} {connection.spec.name} contacts have the {what} {value}. "
+                    f"Link {customer.name} to the right one by hand, then post the sale again."
+                )
+            if found:
+                return _save_link(connection, customer, found[0], method)
+        draft = NewCustomer(
+            name=customer.name,
+            email=customer.email.strip(),
+            account_number=account,
+            first_name=customer.first_name,
+            last_name=customer.last_name,
+            phone=customer.phone,
+        )
+        remote = connector.create_customer(draft, idempotency_key=f"customer-{connection.pk}-{customer.pk}")
+        return _save_link(connection, customer, remote, LinkMethod.CREATED)
+
+
+def _live_link(connection: Connection, customer: Customer) -> CustomerLink | None:
+    return CustomerLink.objects.filter(connection=connection, customer=customer, remote_deleted=False).first()
+
+
+def _save_link(
+    connection: Connection, customer: Customer, remote: RemoteCustomer, method: str
+) -> CustomerLink:
+    now = timezone.now()
+    values = {
+        "remote_id": remote.remote_id,
+        "remote_code": remote.account_number,
+        "remote_version": remote.version,
+        "remote_updated_at": remote.updated_at,
+        "remote_deleted": False,
+        "method": method,
+        "linked_at": now,
+        "last_confirmed_at": now,
+    }
+    try:
+        link, _ = CustomerLink.objects.update_or_create(
+            connection=connection, customer=customer, defaults=values
+        )
+    except IntegrityError:
+        raise AmbiguousCustomer(
+            f"The {connection.spec.name} contact {remote.name} is already linked to another customer "
+            f"here, who shares {customer.name}'s details. Link {customer.name} by hand."
+        ) from None
+    return link
+
+
+def cash_sale_contact(*, connection: Connection) -> str:
+    """The remote contact id sales without a customer go to: the one chosen in the connection's
+    settings, else (when the merchant allowed it) a "Cash sales" contact found or created once."""
+    if connection.cash_sale_contact_id:
+        return connection.cash_sale_contact_id
+    if not connection.create_cash_sale_contact:
+        raise NoCashSaleContact(
+            f"This sale has no customer and {connection.spec.name} needs one. "
+            "Choose a cash-sale contact in the connection settings."
+        )
+    busy = f"The {connection.spec.name} cash-sale contact is still being created."
+    with claim(connection, "customer:cash-sales", ttl=CREATE_CLAIM_TTL, wait=CREATE_CLAIM_WAIT, busy=busy):
+        connection.refresh_from_db(fields=["cash_sale_contact_id"])
+        if connection.cash_sale_contact_id:
+            return connection.cash_sale_contact_id
+        connector = connector_for(connection, run=None, priority=Priority.INVOICE)
+        found = [r for r in connector.find_customer(account_number=CASH_SALE_ACCOUNT) if r.active]
+        if found:
+            remote_id = found[0].remote_id
+        else:
+            draft = NewCustomer(name=CASH_SALE_NAME, account_number=CASH_SALE_ACCOUNT)
+            remote_id = connector.create_customer(
+                draft, idempotency_key=f"cash-sales-{connection.pk}"
+            ).remote_id
+        Connection.objects.filter(pk=connection.pk).update(cash_sale_contact_id=remote_id)
+        connection.cash_sale_contact_id = remote_id
+        return remote_id
