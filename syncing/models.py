@@ -428,3 +428,28 @@ class BudgetWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} from {self.starts_at:%Y-%m-%d %H:%M}: {self.used}/{self.limit}"
+
+
+class WebhookDelivery(models.Model):
+    """One signed webhook delivery, stored before it is acted on. A provider that retries sends
+    the same raw body again; its fingerprint (sha256 of the body) makes the replay a no-op."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    fingerprint = models.CharField(max_length=64)
+    received_at = models.DateTimeField(default=timezone.now)
+    # The events we act on, as neutral dicts: resource, remote_id, action, event_id, occurred_at.
+    events = models.JSONField(default=list)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.TextField(blank=True)
+    run = models.ForeignKey(
+        SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="webhook_deliveries"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "fingerprint"], name="one_delivery_per_body")
+        ]
+        indexes = [models.Index(fields=["connection", "-received_at"], name="webhook_latest")]
+
+    def __str__(self) -> str:
+        return f"Webhook {self.pk} for {self.connection_id} ({len(self.events)} events)"

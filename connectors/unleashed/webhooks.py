@@ -15,11 +15,13 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
+from connectors.oauth import webhook_key
 from connectors.payload import Payload
 from connectors.records import WebhookEvent
 
+SIGNATURE_HEADER = "x-unleashed-signature"
 TOLERANCE = timedelta(minutes=5)
-RESOURCES = {"product": "products", "customer": "customers"}
+RESOURCES = {"product", "customer"}
 ACTIONS = {"created", "updated", "deleted"}
 
 
@@ -30,9 +32,14 @@ def _header(headers: Mapping[str, str], name: str) -> str:
     return ""
 
 
+def secret(spec) -> str:
+    """The subscription's signing key, which Unleashed returns once when the subscription is made."""
+    return webhook_key(spec)
+
+
 def verify(headers: Mapping[str, str], body: bytes, secret: str, *, now: datetime | None = None) -> bool:
     timestamp = _header(headers, "x-unleashed-timestamp").strip()
-    given = _header(headers, "x-unleashed-signature").strip()
+    given = _header(headers, SIGNATURE_HEADER).strip()
     if not timestamp.isdigit() or not given or not secret:
         return False
     sent_at = datetime.fromtimestamp(int(timestamp), UTC)
@@ -52,7 +59,7 @@ def parse(body: bytes, content_type: str = "application/json") -> list[WebhookEv
     data = delivery["data"]
     return [
         WebhookEvent(
-            resource=RESOURCES[resource],
+            resource=resource,
             remote_id=(data["Guid"] if "Guid" in data else data["guid"]).str(),
             action=action,
             event_id=delivery["eventId"].optional_str() or "",

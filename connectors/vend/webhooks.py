@@ -17,9 +17,11 @@ from collections.abc import Mapping
 from urllib.parse import parse_qs
 
 from connectors.errors import ProviderBug
+from connectors.oauth import app_credentials
 from connectors.payload import Payload
 from connectors.records import WebhookEvent
 
+SIGNATURE_HEADER = "X-Signature"
 # Webhook type -> (neutral resource, field of the payload naming the record to refresh). An
 # inventory change is refreshed through its product, which is what a stock sync reads by.
 TYPES: dict[str, tuple[str, str]] = {
@@ -40,12 +42,17 @@ def _header(headers: Mapping[str, str], name: str) -> str:
 def signature_parts(headers: Mapping[str, str]) -> dict[str, str]:
     """`signature=...,algorithm=...` as a dict; empty when the header is absent."""
     parts = {}
-    for part in _header(headers, "X-Signature").split(","):
+    for part in _header(headers, SIGNATURE_HEADER).split(","):
         # partition, not split: base64 may end in "=" padding.
         name, _, value = part.strip().partition("=")
         if name:
             parts[name.lower()] = value
     return parts
+
+
+def secret(spec) -> str:
+    """Lightspeed keys the signature with the app's client secret."""
+    return app_credentials(spec)[1]
 
 
 def verify(headers: Mapping[str, str], body: bytes, secret: str) -> bool:

@@ -13,12 +13,18 @@ import hmac
 import json
 
 from connectors.errors import ProviderBug
+from connectors.oauth import webhook_key
 from connectors.payload import Payload
 from connectors.records import WebhookEvent
 
 SIGNATURE_HEADER = "x-xero-signature"
 # Events we act on; CREDITNOTE and SUBSCRIPTION deliveries are acknowledged and ignored.
 RESOURCES = {"CONTACT": "customer", "INVOICE": "invoice"}
+
+
+def secret(spec) -> str:
+    """Xero signs with the app's webhook key, shown once in the developer portal."""
+    return webhook_key(spec)
 
 
 def verify(headers, body: bytes, secret: str) -> bool:

@@ -76,7 +76,7 @@ def test_product_event_becomes_a_webhook_event():
     body = (SAMPLES / "webhook_product_updated.json").read_bytes()
     assert webhooks.parse(body) == [
         WebhookEvent(
-            resource="products",
+            resource="product",
             remote_id="3f0b1c2d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
             action="updated",
             event_id="0f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f",
@@ -88,7 +88,7 @@ def test_product_event_becomes_a_webhook_event():
 def test_customer_deleted_event_names_the_customer():
     body = json.dumps({"eventType": "customer.deleted", "data": {"Guid": "c-9"}}).encode()
     [event] = webhooks.parse(body)
-    assert (event.resource, event.remote_id, event.action) == ("customers", "c-9", "deleted")
+    assert (event.resource, event.remote_id, event.action) == ("customer", "c-9", "deleted")
 
 
 def test_unknown_event_type_is_ignored():
