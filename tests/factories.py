@@ -1,12 +1,17 @@
 """factory_boy factories: every test builds its data through these."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from invoices.models import OutboxEntry, Sale, SaleLine
+from invoices.models import OutboxAttempt, OutboxEntry, Sale, SaleLine
 from syncing.models import (
+    ApiCall,
+    ApiUsage,
+    BudgetWindow,
     Connection,
     Customer,
     CustomerLink,
@@ -16,8 +21,10 @@ from syncing.models import (
     Product,
     ProductLink,
     StockLevel,
+    SyncLease,
     SyncRun,
     Tenant,
+    WebhookDelivery,
 )
 
 
@@ -151,3 +158,66 @@ class OutboxEntryFactory(factory.django.DjangoModelFactory):
 
     sale = factory.SubFactory(SaleFactory)
     connection = factory.SubFactory(ConnectionFactory, tenant=factory.SelfAttribute("..sale.tenant"))
+
+
+class OutboxAttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OutboxAttempt
+
+    entry = factory.SubFactory(OutboxEntryFactory)
+    outcome = OutboxAttempt.Outcome.TRANSIENT
+    message = "Xero answered 503."
+
+
+class ApiCallFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ApiCall
+
+    connection = factory.SubFactory(ConnectionFactory)
+    method = "GET"
+    path = "/api.xro/2.0/Items"
+    status = 200
+    duration_ms = 120
+
+
+class ApiUsageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ApiUsage
+
+    connection = factory.SubFactory(ConnectionFactory)
+    hour = factory.Sequence(
+        lambda n: timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=n)
+    )
+    calls = 10
+
+
+class BudgetWindowFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BudgetWindow
+
+    connection = factory.SubFactory(ConnectionFactory)
+    kind = "minute"
+    starts_at = factory.Sequence(
+        lambda n: timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=n)
+    )
+    limit = 60
+    used = 3
+
+
+class SyncLeaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SyncLease
+
+    connection = factory.SubFactory(ConnectionFactory)
+    kind = SyncRun.Kind.PRODUCTS
+
+
+class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookDelivery
+
+    connection = factory.SubFactory(ConnectionFactory)
+    fingerprint = factory.Sequence(lambda n: f"{n:064x}")
+    events = factory.LazyFunction(
+        lambda: [{"resource": "product", "remote_id": "item-1", "action": "update"}]
+    )
