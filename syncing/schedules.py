@@ -16,6 +16,7 @@ from syncing.selectors import MAX_POLL_INTERVAL
 
 SCHEDULES = [
     {"name": "dispatch-due-syncs", "func": "syncing.tasks.dispatch_due_syncs", "minutes": 1},
+    {"name": "dispatch-due-outbox", "func": "invoices.tasks.dispatch_due_outbox", "minutes": 1},
     {"name": "mark-stalled-runs", "func": "syncing.tasks.mark_stalled_runs_task", "minutes": 5},
 ]
 

@@ -35,4 +35,5 @@ def test_unknown_tenant_is_refused_with_a_sentence(db):
 
 
 def test_ensure_schedules_command_names_what_it_wrote(db):
-    assert "2 schedules in place: dispatch-due-syncs, mark-stalled-runs." in run("ensure_schedules")
+    expected = "3 schedules in place: dispatch-due-syncs, dispatch-due-outbox, mark-stalled-runs."
+    assert expected in run("ensure_schedules")
