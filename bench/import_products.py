@@ -50,6 +50,7 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--providers", default="xero,vend")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--registers", type=int, default=10, help="Lightspeed registers (rate limit)")
     parser.add_argument("--memory", action="store_true", help="report peak Python memory (slower: no times)")
     args = parser.parse_args()
     django_on_scratch_database()
@@ -70,7 +71,9 @@ def main() -> None:
         tenant = Tenant.objects.create(
             name=f"Bench {key}", slug=f"bench-{key}-{time.time_ns()}", monthly_call_allowance=10**9
         )
-        app = import_string(spec.emulator)()
+        # A 100,000-product retailer runs many registers; Lightspeed's limit scales with them.
+        options = {"registers": args.registers} if key == "vend" else {}
+        app = import_string(spec.emulator)(**options)
         app.seed(products=args.products, customers=0, locations=2)
         server = serve(app)
         issued = app.issue_credentials()
@@ -84,6 +87,7 @@ def main() -> None:
             remote_org_id=issued["remote_org_id"],
             remote_org_name=issued["remote_org_name"],
             monthly_call_limit=10**9,
+            registers=args.registers,
         )
 
         def floor():
