@@ -12,6 +12,9 @@ from functools import cached_property
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.urls import path
 from django.utils.html import format_html
 
 from connectors.registry import provider_choices
@@ -33,6 +36,7 @@ from syncing.models import (
     WebhookDelivery,
 )
 from syncing.services import connections as connection_services
+from syncing.services.products import sync_product
 
 # Colours for status badges: green is fine, amber waits, red needs a person, grey is inert.
 TONES = {"good": "#1a7f37", "wait": "#9a6700", "bad": "#cf222e", "idle": "#6e7781"}
@@ -399,6 +403,53 @@ class ProductAdmin(admin.ModelAdmin):
     search_fields = ["sku", "name", "links__remote_id"]
     raw_id_fields = ["tenant"]
     inlines = [ProductLinkInline, StockLevelInline]
+    actions = ["sync_now"]
+    change_form_template = "admin/syncing/product/change_form.html"
+    # One product costs about two calls per connection; more than this is a job for a full pull.
+    SYNC_NOW_LIMIT = 25
+
+    def get_urls(self):
+        sync_view = self.admin_site.admin_view(self.sync_one_view)
+        return [
+            path("<int:object_id>/sync/", sync_view, name="syncing_product_sync"),
+            *super().get_urls(),
+        ]
+
+    @admin.action(description="Sync now from the connected systems")
+    def sync_now(self, request, queryset):
+        products = list(queryset.select_related("tenant")[: self.SYNC_NOW_LIMIT + 1])
+        if len(products) > self.SYNC_NOW_LIMIT:
+            self.message_user(
+                request,
+                f"Select at most {self.SYNC_NOW_LIMIT} products; a full pull is cheaper for more.",
+                messages.WARNING,
+            )
+            return
+        for product in products:
+            self._sync_and_report(request, product)
+
+    def sync_one_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        product = self.get_object(request, str(object_id))
+        if product is None or not self.has_change_permission(request, product):
+            raise Http404
+        self._sync_and_report(request, product)
+        return redirect("admin:syncing_product_change", object_id)
+
+    def _sync_and_report(self, request, product) -> None:
+        try:
+            run = sync_product(product=product, trigger=SyncRun.Trigger.MANUAL)
+        except Connection.DoesNotExist as exc:
+            self.message_user(request, f"{product.sku}: {exc}", messages.WARNING)
+            return
+        level = messages.SUCCESS if run.status == SyncRun.Status.SUCCEEDED else messages.WARNING
+        detail = run.error_summary or "; ".join(e.get("message", "") for e in run.record_errors)
+        self.message_user(
+            request,
+            f"{product.sku}: {run.get_status_display().lower()} in {run.api_calls} calls. {detail}".strip(),
+            level,
+        )
 
 
 @admin.register(StockLevel)
