@@ -6,13 +6,16 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from statistics import median
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
+from django.db.models import Window as Over
+from django.db.models.functions import RowNumber, TruncDate
 from django.utils import timezone
 
 from connectors.base import Capability, Window
-from connectors.budget import limits_for
+from connectors.budget import limits_for, window_start
 from connectors.registry import all_providers
-from syncing.models import Connection, ProductLink, SyncRun
+from invoices.models import OutboxEntry
+from syncing.models import ApiUsage, BudgetWindow, Connection, Product, ProductLink, SyncRun
 
 # A change made remotely must show locally within this long, whatever a connection asks for.
 MAX_POLL_INTERVAL = timedelta(hours=2)
@@ -132,3 +135,101 @@ def current_staleness(connection: Connection, now: datetime | None = None) -> ti
     """How old local product data may be right now (None: never pulled)."""
     seen = feed_seen_until(connection)
     return (now or timezone.now()) - seen if seen else None
+
+
+# Dashboard reads: each takes every connection on the page at once, so a page costs the same
+# number of queries however many connections, runs or entries it shows.
+
+
+def dashboard_connections(tenant) -> list[Connection]:
+    """The tenant's connections the overview shows (disconnected ones are history only)."""
+    return list(
+        Connection.objects.filter(tenant=tenant)
+        .exclude(status=Connection.Status.DISABLED)
+        .select_related("tenant")
+        .order_by("pk")
+    )
+
+
+def latest_runs_by_kind(connections: list[Connection]) -> dict[tuple[int, str], dict[str, SyncRun]]:
+    """(connection id, kind) -> {"latest": run, "succeeded": run}: two queries in all."""
+    found: dict[tuple[int, str], dict[str, SyncRun]] = {}
+    base = SyncRun.objects.filter(connection__in=connections)
+    for label, runs in (("latest", base), ("succeeded", base.filter(status__in=_SUCCESS))):
+        ranked = runs.annotate(
+            rank=Over(
+                RowNumber(),
+                partition_by=[F("connection_id"), F("kind")],
+                order_by=[F("started_at").desc(), F("pk").desc()],
+            )
+        ).filter(rank=1)
+        for run in ranked:
+            found.setdefault((run.connection_id, run.kind), {})[label] = run
+    return found
+
+
+def outbox_counts(connections: list[Connection]) -> dict[int, dict[str, int]]:
+    """Connection id -> entries waiting to post, needing attention and given up: one query."""
+    State = OutboxEntry.State
+    waiting = [State.PENDING, State.IN_FLIGHT, State.RETRYING, State.RATE_LIMITED]
+    rows = (
+        OutboxEntry.objects.filter(connection__in=connections)
+        .values("connection_id")
+        .annotate(
+            waiting=Count("pk", filter=Q(state__in=waiting)),
+            needs_attention=Count("pk", filter=Q(state=State.NEEDS_ATTENTION)),
+            given_up=Count("pk", filter=Q(state=State.GIVEN_UP)),
+        )
+    )
+    return {row.pop("connection_id"): row for row in rows}
+
+
+def calls_used(connections: list[Connection], *, now: datetime | None = None) -> dict[int, dict[str, tuple]]:
+    """Connection id -> {"day": (used, limit), "month": (used, limit)} for the current windows,
+    from the budget rows `connectors.budget.spend` keeps: one query for every connection."""
+    now = now or timezone.now()
+    starts = {kind: window_start(kind, now) for kind in (Window.DAY, Window.MONTH)}
+    used = {
+        (row.connection_id, row.kind): row.used
+        for row in BudgetWindow.objects.filter(
+            connection__in=connections, kind__in=list(starts), starts_at__in=list(starts.values())
+        )
+        if row.starts_at == starts[row.kind]
+    }
+    result = {}
+    for connection in connections:
+        limits = limits_for(connection)
+        result[connection.pk] = {
+            kind.value: (used.get((connection.pk, kind.value), 0), limits.get(kind))
+            for kind in (Window.DAY, Window.MONTH)
+        }
+    return result
+
+
+def calls_per_day(
+    connections: list[Connection], *, days: int = 30, now: datetime | None = None
+) -> dict[int, list[tuple]]:
+    """Connection id -> [(date, calls)] for the last `days` days, oldest first, zeros filled in:
+    one aggregate query over the hourly usage counters."""
+    today = timezone.localdate(now or timezone.now())
+    first = today - timedelta(days=days - 1)
+    rows = (
+        ApiUsage.objects.filter(connection__in=connections, hour__date__gte=first)
+        .annotate(day=TruncDate("hour"))
+        .values("connection_id", "day")
+        .annotate(calls=Sum("calls"))
+    )
+    totals = {(row["connection_id"], row["day"]): row["calls"] for row in rows}
+    dates = [first + timedelta(days=n) for n in range(days)]
+    return {c.pk: [(day, totals.get((c.pk, day), 0)) for day in dates] for c in connections}
+
+
+def products_for_dashboard(tenant, *, search: str = "") -> QuerySet:
+    """The tenant's products matching a SKU or name fragment, with their links prefetched."""
+    products = Product.objects.filter(tenant=tenant)
+    if search:
+        products = products.filter(Q(sku__icontains=search) | Q(name__icontains=search))
+    links = ProductLink.objects.filter(connection__tenant=tenant).only(
+        "pk", "product_id", "connection_id", "remote_id", "remote_deleted", "last_confirmed_at"
+    )
+    return products.prefetch_related(Prefetch("links", queryset=links)).order_by("sku", "pk")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from syncing.views import webhooks
+from syncing.views import auth, connect, dashboard, webhooks
 
 app_name = "syncing"
 
@@ -10,4 +10,28 @@ urlpatterns = [
         webhooks.receive_webhook,
         name="webhook",
     ),
+    # Merchant dashboard
+    path("", dashboard.overview, name="overview"),
+    path("products/", dashboard.products, name="products"),
+    path("products/<int:pk>/sync/", dashboard.sync_product_now, name="sync_product"),
+    path("outbox/", dashboard.outbox, name="outbox"),
+    path("outbox/<int:pk>/", dashboard.outbox_entry, name="outbox_entry"),
+    path("outbox/<int:pk>/retry/", dashboard.retry_entry, name="retry_entry"),
+    path("outbox/<int:pk>/cancel/", dashboard.cancel_entry, name="cancel_entry"),
+    path("history/", dashboard.history, name="history"),
+    # Connecting providers; the callback path is the one the demo's consent flow uses too.
+    path("connections/", connect.integrations, name="integrations"),
+    path("connections/<str:provider_key>/connect/", connect.connect, name="connect"),
+    path("connections/<str:provider_key>/callback/", connect.callback, name="connect_callback"),
+    path("connections/<int:pk>/organisation/", connect.choose_organisation, name="choose_organisation"),
+    path("connections/<int:pk>/settings/", connect.connection_settings, name="connection_settings"),
+    path("connections/<int:pk>/reconnect/", connect.reconnect, name="reconnect"),
+    path("connections/<int:pk>/disconnect/", connect.disconnect, name="disconnect"),
+    # Signing in
+    path("accounts/login/", auth.login, name="login"),
+    path("accounts/logout/", auth.logout, name="logout"),
+    path("accounts/password-reset/", auth.password_reset, name="password_reset"),
+    path("accounts/password-reset/sent/", auth.password_reset_done, name="password_reset_done"),
+    path("accounts/reset/<uidb64>/<token>/", auth.password_reset_confirm, name="password_reset_confirm"),
+    path("accounts/reset/done/", auth.password_reset_complete, name="password_reset_complete"),
 ]

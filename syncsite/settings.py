@@ -115,9 +115,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "/"
-LOGOUT_REDIRECT_URL = "login"
+LOGIN_URL = "syncing:login"
+LOGIN_REDIRECT_URL = "syncing:overview"
+LOGOUT_REDIRECT_URL = "syncing:login"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+
+from django.conf import settings
 from django.db.models import Q
 
 from connectors import oauth
@@ -9,7 +12,26 @@ from connectors.base import Priority
 from connectors.errors import ValidationFailed
 from connectors.http import connector_for
 from connectors.records import RemoteOrganisation
-from syncing.models import Connection
+from syncing.models import Connection, Tenant
+
+
+def provider_base_url(provider_key: str) -> str:
+    """Where a new connection's API calls go: `<KEY>_BASE_URL` from settings or the environment
+    (an emulator or sandbox), blank for the provider's production URL."""
+    name = f"{provider_key.upper()}_BASE_URL"
+    return getattr(settings, name, None) or os.environ.get(name, "")
+
+
+def pending_connection(*, tenant: Tenant, provider_key: str) -> Connection:
+    """The connection a consent is about to be asked for; a half-finished attempt is reused, so
+    repeated clicks leave one pending connection."""
+    connection, _ = Connection.objects.get_or_create(
+        tenant=tenant,
+        provider=provider_key,
+        status=Connection.Status.PENDING,
+        defaults={"base_url": provider_base_url(provider_key)},
+    )
+    return connection
 
 
 def connect_start(connection: Connection, *, redirect_uri: str) -> str:
@@ -29,6 +51,8 @@ def connect_complete(*, state: str, code: str, redirect_uri: str, extra: dict | 
     if connection is None:
         raise oauth.InvalidState("This sign-in link has expired or was already used; please connect again.")
     oauth.exchange_code(connection, code=code, state=state, redirect_uri=redirect_uri, extra=extra)
+    # A reconnect starts from needs_reauth, which the session refuses; the new grant is good.
+    connection.status = Connection.Status.PENDING
     organisations = _organisations(connection)
     connection.organisation_choices = organisations
     known = [org for org in organisations if org.remote_id == connection.remote_org_id]
