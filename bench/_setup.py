@@ -21,3 +21,33 @@ def django_on_scratch_database() -> None:
 
     django.setup()
     call_command("migrate", verbosity=0)
+
+
+def connected_emulator(tenant, key: str, *, products: int, registers: int = 1):
+    """Seed and serve `key`'s emulator and connect `tenant` to it with a budget that never binds.
+    Returns (emulator app, loopback server, Connection)."""
+    from django.utils.module_loading import import_string
+
+    from connectors.emulation import serve
+    from connectors.registry import get_provider
+    from syncing.models import Connection
+
+    # Lightspeed's emulator sizes its rate limit by registers, as Lightspeed does.
+    options = {"registers": registers} if key == "vend" else {}
+    app = import_string(get_provider(key).emulator)(**options)
+    app.seed(products=products, customers=0, locations=2)
+    server = serve(app)
+    issued = app.issue_credentials()
+    connection = Connection.objects.create(
+        tenant=tenant,
+        provider=key,
+        status=Connection.Status.ACTIVE,
+        base_url=server.url,
+        credentials=issued["credentials"],
+        token_expires_at=issued.get("token_expires_at"),
+        remote_org_id=issued["remote_org_id"],
+        remote_org_name=issued["remote_org_name"],
+        monthly_call_limit=10**9,
+        registers=registers,
+    )
+    return app, server, connection

@@ -21,7 +21,7 @@ import tracemalloc
 from decimal import Decimal
 from pathlib import Path
 
-from _setup import django_on_scratch_database
+from _setup import connected_emulator, django_on_scratch_database
 
 
 class QueryCounter:
@@ -56,13 +56,11 @@ def main() -> None:
     django_on_scratch_database()
 
     from django.db import connection as db
-    from django.utils.module_loading import import_string
 
     from connectors.base import Priority
-    from connectors.emulation import serve
     from connectors.http import connector_for
     from connectors.registry import get_provider
-    from syncing.models import Connection, SyncRun, Tenant
+    from syncing.models import SyncRun, Tenant
     from syncing.services.products import pull_changed_products
     from syncing.services.stock import pull_changed_stock
 
@@ -71,23 +69,8 @@ def main() -> None:
         tenant = Tenant.objects.create(
             name=f"Bench {key}", slug=f"bench-{key}-{time.time_ns()}", monthly_call_allowance=10**9
         )
-        # A 100,000-product retailer runs many registers; Lightspeed's limit scales with them.
-        options = {"registers": args.registers} if key == "vend" else {}
-        app = import_string(spec.emulator)(**options)
-        app.seed(products=args.products, customers=0, locations=2)
-        server = serve(app)
-        issued = app.issue_credentials()
-        connection = Connection.objects.create(
-            tenant=tenant,
-            provider=key,
-            status=Connection.Status.ACTIVE,
-            base_url=server.url,
-            credentials=issued["credentials"],
-            token_expires_at=issued.get("token_expires_at"),
-            remote_org_id=issued["remote_org_id"],
-            remote_org_name=issued["remote_org_name"],
-            monthly_call_limit=10**9,
-            registers=args.registers,
+        app, server, connection = connected_emulator(
+            tenant, key, products=args.products, registers=args.registers
         )
 
         def floor():

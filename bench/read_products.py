@@ -15,7 +15,7 @@ import json
 import time
 from pathlib import Path
 
-from _setup import django_on_scratch_database
+from _setup import connected_emulator, django_on_scratch_database
 
 
 def main() -> None:
@@ -27,13 +27,11 @@ def main() -> None:
     django_on_scratch_database()
 
     import requests
-    from django.utils.module_loading import import_string
 
     from connectors.base import Priority
-    from connectors.emulation import serve
     from connectors.http import connector_for
     from connectors.registry import get_provider
-    from syncing.models import Connection, Tenant
+    from syncing.models import Tenant
 
     waited = 0.0
     real_send = requests.Session.send
@@ -53,21 +51,7 @@ def main() -> None:
     rows = []
     for key in args.providers.split(","):
         spec = get_provider(key)
-        app = import_string(spec.emulator)()
-        app.seed(products=args.products, customers=0, locations=2)
-        server = serve(app)
-        issued = app.issue_credentials()
-        connection = Connection.objects.create(
-            tenant=tenant,
-            provider=key,
-            status=Connection.Status.ACTIVE,
-            base_url=server.url,
-            credentials=issued["credentials"],
-            token_expires_at=issued.get("token_expires_at"),
-            remote_org_id=issued["remote_org_id"],
-            remote_org_name=issued["remote_org_name"],
-            monthly_call_limit=10_000_000,
-        )
+        app, server, connection = connected_emulator(tenant, key, products=args.products)
         connector = connector_for(connection, priority=Priority.POLL)
         waited = 0.0
         app.reset_calls()
