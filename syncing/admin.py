@@ -20,6 +20,7 @@ from django.utils.html import format_html
 from connectors.registry import provider_choices
 from syncing.models import (
     ApiCall,
+    ApiKey,
     ApiUsage,
     BudgetWindow,
     Connection,
@@ -36,6 +37,7 @@ from syncing.models import (
     WebhookDelivery,
 )
 from syncing.services import connections as connection_services
+from syncing.services.api_keys import create_api_key, revoke_api_key
 from syncing.services.products import sync_product
 
 # Colours for status badges: green is fine, amber waits, red needs a person, grey is inert.
@@ -613,3 +615,39 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin, BigTableAdmin):
     @admin.display(description="events")
     def event_count(self, obj) -> int:
         return len(obj.events)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys to the public API. The secret is shown once, when the key is created; only its hash
+    is stored, so a lost key is revoked and replaced, never recovered."""
+
+    list_display = ["name", "tenant", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_select_related = ["tenant"]
+    list_filter = [TenantFilter]
+    search_fields = ["name", "prefix", "tenant__name"]
+    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def get_fields(self, request, obj=None):
+        return ["tenant", "name"] if obj is None else ["tenant", "name", *self.readonly_fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is None else ["tenant", *self.readonly_fields]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        key, plaintext = create_api_key(tenant=obj.tenant, name=obj.name)
+        obj.pk = key.pk
+        obj.refresh_from_db()
+        self.message_user(
+            request, f"The new key is {plaintext} . Copy it now: it is not shown again.", messages.WARNING
+        )
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request, queryset):
+        for key in queryset.filter(revoked_at__isnull=True):
+            revoke_api_key(key=key)
+        self.message_user(request, "Revoked.", messages.SUCCESS)

@@ -173,6 +173,14 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
+# Sign-in throttling and API rate limits count in the cache: shared through Redis when there is
+# one; otherwise per process, which is right for the single-process demo only.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
 # Provider API calls: how long the ApiCall log is kept (ApiUsage counters are kept for good).
 API_CALL_RETENTION_DAYS = env.int("API_CALL_RETENTION_DAYS", default=30)
 

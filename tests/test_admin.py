@@ -14,6 +14,7 @@ from django.urls import reverse
 from invoices.models import GivenUpOutboxEntry, OutboxAttempt, OutboxEntry, Sale, SaleLine
 from syncing.models import (
     ApiCall,
+    ApiKey,
     ApiUsage,
     BudgetWindow,
     Connection,
@@ -29,6 +30,7 @@ from syncing.models import (
     Tenant,
     WebhookDelivery,
 )
+from syncing.services.api_keys import create_api_key
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +69,7 @@ def given_up_entry(connection):
 # One row of each registered model, with the relations its pages show; `connection` is shared
 # so rows hang off one tenant the way they do in use.
 BUILDERS = {
+    ApiKey: lambda c: create_api_key(tenant=c.tenant, name="till")[0],
     Tenant: lambda c: member(factories.TenantFactory()).tenant,
     Membership: lambda c: member(c.tenant),
     Connection: lambda c: factories.ConnectionFactory(credentials=SECRET_TOKENS),

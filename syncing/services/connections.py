@@ -116,3 +116,48 @@ def _activate(connection: Connection, organisation: RemoteOrganisation | None) -
     Connection.objects.filter(pk=connection.pk).update(**fields)
     for name, value in fields.items():
         setattr(connection, name, value)
+
+
+class CannotEnable(Exception):
+    """A disconnected connection has no credentials left: the merchant must connect again."""
+
+
+# Settings a merchant or an embedding platform may write as they are (the intervals are clamped
+# by schedules.update_sync_settings instead).
+MAPPING_SETTINGS = (
+    "posting_mode",
+    "sales_account_code",
+    "payment_account_code",
+    "payment_accounts",
+    "tax_rate_map",
+    "cash_sale_contact_id",
+    "create_cash_sale_contact",
+    "send_contact_details",
+)
+
+
+def set_enabled(connection: Connection, *, enabled: bool, reason: str) -> Connection:
+    """Disable a connection (syncing and posting stop, its tokens are kept) or enable it again."""
+    disabled = Connection.Status.DISABLED
+    if not enabled:
+        Connection.objects.filter(pk=connection.pk).exclude(status=disabled).update(
+            status=disabled, status_reason=reason
+        )
+    elif connection.status == disabled:
+        if not connection.credentials:
+            raise CannotEnable("This connection was disconnected; connect the provider again.")
+        Connection.objects.filter(pk=connection.pk, status=disabled).update(
+            status=Connection.Status.ACTIVE, status_reason=""
+        )
+    connection.refresh_from_db()
+    return connection
+
+
+def update_mappings(connection: Connection, **values) -> Connection:
+    unknown = set(values) - set(MAPPING_SETTINGS)
+    if unknown:
+        raise ValueError(f"Not a mapping setting: {', '.join(sorted(unknown))}")
+    if values:
+        Connection.objects.filter(pk=connection.pk).update(**values)
+        connection.refresh_from_db()
+    return connection

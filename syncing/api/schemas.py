@@ -1,0 +1,223 @@
+"""What the API reads and writes: one schema per resource shape, named as the OpenAPI document
+shows it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from ninja import Field, Schema
+
+from syncing.api.pagination import page_of
+
+SyncKind = Literal["products", "stock", "customers"]
+PostingMode = Literal["detailed", "daily_summary"]
+LinkState = Literal["linked", "remote_deleted", "not_linked"]
+
+
+class CompanyOut(Schema):
+    id: int
+    name: str
+    slug: str
+    timezone: str
+    plan: str
+    created_at: datetime
+
+
+class Branding(Schema):
+    logo_url: str
+    colour: str
+
+
+class IntegrationOut(Schema):
+    key: str
+    name: str
+    category: str
+    auth: str
+    description: str
+    capabilities: list[str]
+    branding: Branding
+
+
+class Organisation(Schema):
+    id: str
+    name: str
+
+
+class ConnectionOut(Schema):
+    id: int
+    integration: str
+    status: str
+    status_reason: str
+    enabled: bool
+    organisation: Organisation
+    created_at: datetime
+
+
+class ConnectionPatch(Schema):
+    enabled: bool
+
+
+class ConnectionConfigOut(Schema):
+    connection: int
+    poll_interval_minutes: int
+    sweep_interval_minutes: int
+    sweep_size: int
+    posting_mode: PostingMode
+    sales_account_code: str
+    payment_account_code: str
+    payment_accounts: dict[str, str]
+    tax_rate_map: dict[str, str]
+    cash_sale_contact_id: str
+    create_cash_sale_contact: bool
+    send_contact_details: bool
+
+
+class ConnectionConfigPatch(Schema):
+    """Every field optional: only those sent change. Intervals are clamped to what the product
+    promises (see syncing.schedules)."""
+
+    poll_interval_minutes: int | None = Field(None, ge=1)
+    sweep_interval_minutes: int | None = Field(None, ge=1)
+    sweep_size: int | None = Field(None, ge=1)
+    posting_mode: PostingMode | None = None
+    sales_account_code: str | None = Field(None, max_length=64)
+    payment_account_code: str | None = Field(None, max_length=64)
+    payment_accounts: dict[str, str] | None = None
+    tax_rate_map: dict[str, str] | None = None
+    cash_sale_contact_id: str | None = Field(None, max_length=100)
+    create_cash_sale_contact: bool | None = None
+    send_contact_details: bool | None = None
+
+
+class CompanyConfigOut(Schema):
+    connections: list[ConnectionConfigOut]
+
+
+class SyncRequest(Schema):
+    kind: SyncKind
+
+
+class SyncQueued(Schema):
+    task_id: str
+    connection: int
+    kind: SyncKind
+
+
+class SyncRunOut(Schema):
+    id: int
+    connection: int = Field(..., alias="connection_id")
+    kind: str
+    trigger: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    fetched: int
+    created: int
+    updated: int
+    unchanged: int
+    failed: int
+    api_calls: int
+    error_summary: str
+    record_errors: list
+
+
+class SyncFilters(Schema):
+    connection: int | None = None
+    kind: str | None = None
+    status: str | None = None
+
+
+class LinkOut(Schema):
+    connection: int
+    state: LinkState
+    remote_id: str | None = None
+    last_confirmed_at: datetime | None = None
+
+
+class ProductOut(Schema):
+    id: int
+    sku: str
+    name: str
+    description: str
+    sale_price: Decimal | None
+    purchase_price: Decimal | None
+    tax_code: str
+    active: bool
+    synced_at: datetime | None
+    links: list[LinkOut]
+
+
+class SearchFilters(Schema):
+    search: str = ""
+
+
+class CustomerOut(Schema):
+    id: int
+    name: str
+    email: str
+    account_number: str
+    phone: str
+    links: list[LinkOut]
+
+
+class SaleLineIn(Schema):
+    sku: str = Field(..., min_length=1)
+    quantity: Decimal = Field(..., gt=0)
+    unit_price: Decimal = Field(..., ge=0)
+    description: str = ""
+    tax_code: str = ""
+    tax_amount: Decimal = Field(Decimal("0"), ge=0)
+    discount_rate: Decimal = Field(Decimal("0"), ge=0, le=100)
+
+
+class SaleIn(Schema):
+    number: str = Field(..., min_length=1, max_length=50)
+    lines: list[SaleLineIn] = Field(..., min_length=1)
+    sold_at: datetime | None = None
+    customer_id: int | None = None
+    payment_method: str = Field("", max_length=30)
+    paid: bool = False
+
+
+class SaleLineOut(Schema):
+    sku: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    tax_code: str
+    tax_amount: Decimal
+    discount_rate: Decimal
+
+
+class PostingOut(Schema):
+    connection: int
+    state: str
+    attempts: int
+    remote_id: str
+    remote_number: str
+    posted_at: datetime | None
+    last_error: str
+
+
+class SaleOut(Schema):
+    id: int
+    number: str
+    sold_at: datetime
+    customer_id: int | None
+    currency: str
+    payment_method: str
+    paid: bool
+    subtotal: Decimal
+    tax_total: Decimal
+    total: Decimal
+    lines: list[SaleLineOut]
+    postings: list[PostingOut]
+
+
+ConnectionPage = page_of(ConnectionOut)
+SyncRunPage = page_of(SyncRunOut)
+ProductPage = page_of(ProductOut)
+CustomerPage = page_of(CustomerOut)
+IntegrationPage = page_of(IntegrationOut)

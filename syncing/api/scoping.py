@@ -1,0 +1,50 @@
+"""Everything the API reads is the caller's tenant's: another tenant's ids are simply not found."""
+
+from __future__ import annotations
+
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+
+from syncing.api.errors import ApiError
+from syncing.models import Connection
+
+
+def one(queryset: QuerySet, pk: int) -> Model:
+    found = queryset.filter(pk=pk).first()
+    if found is None:
+        raise ApiError(404, f"No {queryset.model._meta.verbose_name} {pk}.")
+    return found
+
+
+def connections_of(request: HttpRequest) -> QuerySet[Connection]:
+    return Connection.objects.filter(tenant=request.auth.tenant).select_related("tenant")
+
+
+def connection_of(request: HttpRequest, pk: int) -> Connection:
+    return one(connections_of(request), pk)
+
+
+def link_states(item, connections: list[Connection]) -> list[dict]:
+    """Per connection, whether `item` (with prefetched `links`) is linked there, gone there, or
+    not linked yet."""
+    links = {link.connection_id: link for link in item.links.all()}
+    states = []
+    for connection in connections:
+        link = links.get(connection.pk)
+        if link is None:
+            states.append({"connection": connection.pk, "state": "not_linked"})
+            continue
+        states.append(
+            {
+                "connection": connection.pk,
+                "state": "remote_deleted" if link.remote_deleted else "linked",
+                "remote_id": link.remote_id,
+                "last_confirmed_at": link.last_confirmed_at,
+            }
+        )
+    return states
+
+
+def linkable_connections(request: HttpRequest) -> list[Connection]:
+    """The connections link states are reported for: every one not disconnected."""
+    return list(connections_of(request).exclude(status=Connection.Status.DISABLED).order_by("pk"))
