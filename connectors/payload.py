@@ -29,10 +29,36 @@ _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 
 
 class Payload:
+    # A catalogue import reads millions of fields: the path is only spelled out when an error needs
+    # it, from the parent and key each child keeps.
+    __slots__ = ("_key", "_parent", "_path", "raw", "record")
+
     def __init__(self, data, *, record: str = "", path: str = "") -> None:
         self.raw = data
         self.record = record
-        self.path = path
+        self._path = path
+        self._parent = None
+        self._key = None
+
+    @classmethod
+    def _child(cls, parent: Payload, key: str | int, value) -> Payload:
+        child = cls.__new__(cls)
+        child.raw = value
+        child.record = parent.record
+        child._path = None
+        child._parent = parent
+        child._key = key
+        return child
+
+    @property
+    def path(self) -> str:
+        if self._path is None:
+            parent = self._parent.path
+            if isinstance(self._key, int):
+                self._path = f"{parent}[{self._key}]"
+            else:
+                self._path = f"{parent}.{self._key}" if parent else self._key
+        return self._path
 
     def __repr__(self) -> str:
         return f"Payload({self.record!r}, {self.path or '<root>'!r})"
@@ -44,14 +70,14 @@ class Payload:
             if not isinstance(self.raw, list):
                 raise self._bug("is not a list")
             value = self.raw[key] if -len(self.raw) <= key < len(self.raw) else _MISSING
-            return Payload(value, record=self.record, path=f"{self.path}[{key}]")
+            return Payload._child(self, key, value)
         if self.raw is _MISSING or self.raw is None:
             value = _MISSING
         elif isinstance(self.raw, dict):
             value = self.raw.get(key, _MISSING)
         else:
             raise self._bug("is not an object")
-        return Payload(value, record=self.record, path=f"{self.path}.{key}" if self.path else key)
+        return Payload._child(self, key, value)
 
     def __contains__(self, key: str) -> bool:
         return isinstance(self.raw, dict) and key in self.raw

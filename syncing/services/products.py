@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, FilteredRelation, Q
 from django.utils import timezone
 
 from connectors.base import Capability, Priority
@@ -26,7 +27,7 @@ from syncing import selectors
 from syncing.models import Connection, LinkMethod, Product, ProductLink, SyncRun, Tenant
 from syncing.services import runs
 from syncing.services.leases import claim
-from syncing.services.stock import store_stock
+from syncing.services.stock import UPSERT_BATCH_SIZE, store_stock
 
 logger = logging.getLogger(__name__)
 
@@ -77,39 +78,49 @@ def _values(record: RemoteProduct) -> dict:
     }
 
 
+@dataclass(slots=True)
+class _Local:
+    """A local product as a page of a pull needs it: its key and the fields the feed decides."""
+
+    pk: int
+    sku: str
+    values: tuple  # PRODUCT_FIELDS, in order
+    remote_updated_at: datetime | None
+
+
 def store_products(
     *, connection: Connection, run: SyncRun, records: Sequence[RemoteProduct], now: datetime
 ) -> dict[str, int]:
     """Upsert one page of remote products and their links; count into `run`.
     Returns remote id -> local product id for the records stored."""
     records = list({record.remote_id: record for record in records}.values())
-    links = {
-        link.remote_id: link
-        for link in ProductLink.objects.filter(
-            connection=connection, remote_id__in=[r.remote_id for r in records]
-        ).select_related("product")
-    }
-    by_sku = {
-        product.sku: product
-        for product in Product.objects.filter(
-            tenant_id=connection.tenant_id, sku__in=[r.code for r in records if r.code]
-        )
-    }
-    by_sku.update({link.product.sku: link.product for link in links.values()})
-    link_of_product = {
-        link.product_id: link
-        for link in ProductLink.objects.filter(
-            connection=connection, product_id__in=[p.pk for p in by_sku.values()]
-        )
-    }
+    # Read only the columns the decisions need, as tuples: a model instance per row costs more than
+    # the query itself on a large page.
+    local_columns = ("sku", *PRODUCT_FIELDS, "remote_updated_at")
+    by_pk: dict[int, _Local] = {}
+    links: dict[str, _Local] = {}  # remote id -> its linked local product
+    link_of_product: dict[int, tuple[str, bool]] = {}  # product pk -> (remote id, remote deleted)
+    for remote_id, remote_deleted, pk, sku, *values, remote_updated_at in ProductLink.objects.filter(
+        connection=connection, remote_id__in=[r.remote_id for r in records]
+    ).values_list("remote_id", "remote_deleted", "product_id", *(f"product__{c}" for c in local_columns)):
+        links[remote_id] = by_pk[pk] = _Local(pk, sku, tuple(values), remote_updated_at)
+        link_of_product[pk] = (remote_id, remote_deleted)
+    for pk, sku, *values, remote_updated_at, link_remote_id, link_deleted in (
+        Product.objects.filter(tenant_id=connection.tenant_id, sku__in=[r.code for r in records if r.code])
+        .annotate(link=FilteredRelation("links", condition=Q(links__connection=connection)))
+        .values_list("pk", *local_columns, "link__remote_id", "link__remote_deleted")
+    ):
+        by_pk.setdefault(pk, _Local(pk, sku, tuple(values), remote_updated_at))
+        if link_remote_id is not None:
+            link_of_product[pk] = (link_remote_id, link_deleted)
+    by_sku = {product.sku: product for product in by_pk.values()}
     deleted_here = {r.remote_id for r in records if r.deleted}
 
     # Decide which local row (by SKU) each record lands on; one record per row per statement.
-    targets: dict[str, tuple[RemoteProduct, Product | None]] = {}
+    targets: dict[str, tuple[RemoteProduct, _Local | None]] = {}
     for record in records:
-        link = links.get(record.remote_id)
-        if link:
-            product = link.product
+        product = links.get(record.remote_id)
+        if product:
             renamed = record.code and record.code != product.sku and not record.deleted
             if renamed and not _rename(connection, run, product, record.code, by_sku):
                 continue
@@ -121,7 +132,7 @@ def store_products(
         else:
             product = by_sku.get(record.code)
             other = link_of_product.get(product.pk) if product else None
-            if other and not other.remote_deleted and other.remote_id not in deleted_here:
+            if other and not other[1] and other[0] not in deleted_here:
                 runs.record_error(
                     run,
                     record=record.code,
@@ -143,10 +154,10 @@ def store_products(
     for sku, (record, existing) in targets.items():
         values = _values(record)
         if record.deleted:
-            values = {name: getattr(existing, name) for name in PRODUCT_FIELDS} | {"active": False}
+            values = dict(zip(PRODUCT_FIELDS, existing.values, strict=True)) | {"active": False}
         if existing is None:
             run.created += 1
-        elif _differs(existing, values):
+        elif existing.values != tuple(values[name] for name in PRODUCT_FIELDS):
             run.updated += 1
         else:
             run.unchanged += 1
@@ -168,6 +179,7 @@ def store_products(
         update_conflicts=True,
         unique_fields=["tenant", "sku"],
         update_fields=[*PRODUCT_FIELDS, "remote_updated_at", "synced_at"],
+        batch_size=UPSERT_BATCH_SIZE,
     )
     ProductLink.objects.bulk_create(
         [
@@ -188,11 +200,12 @@ def store_products(
         update_conflicts=True,
         unique_fields=["connection", "product"],
         update_fields=list(LINK_FIELDS),
+        batch_size=UPSERT_BATCH_SIZE,
     )
     return {record.remote_id: row.pk for row, (record, _) in zip(rows, pending_links, strict=True)}
 
 
-def _rename(connection: Connection, run: SyncRun, product: Product, code: str, by_sku: dict) -> bool:
+def _rename(connection: Connection, run: SyncRun, product: _Local, code: str, by_sku: dict) -> bool:
     """The remote code of a linked product changed: follow it, unless another local product has it.
     Rare enough to be one UPDATE per product, before the page's bulk upsert keys rows by SKU."""
     if code in by_sku:

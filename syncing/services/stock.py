@@ -16,6 +16,10 @@ from connectors.records import RemoteStock
 from syncing.models import Connection, Location, ProductLink, StockLevel, SyncRun
 from syncing.services import runs
 
+# A page as large as a whole catalogue (Xero's Items list is not paged) is upserted in statements
+# of this many rows, inside the same transaction.
+UPSERT_BATCH_SIZE = 5_000
+
 
 def pull_changed_stock(
     *, connection: Connection, trigger: str, on_page: Callable[[int], None] | None = None
@@ -51,21 +55,23 @@ def store_stock(
     if not records:
         return
     wanted = {_location_name(connection, r): r.location_remote_id for r in records}
-    Location.objects.bulk_create(
-        [Location(tenant_id=connection.tenant_id, name=name, code=code) for name, code in wanted.items()],
-        ignore_conflicts=True,
-    )
-    location_ids = dict(
-        Location.objects.filter(tenant_id=connection.tenant_id, name__in=wanted).values_list("name", "pk")
-    )
+    locations = Location.objects.filter(tenant_id=connection.tenant_id, name__in=wanted)
+    location_ids = dict(locations.values_list("name", "pk"))
+    if len(location_ids) < len(wanted):
+        # Only the first page that names a location creates it; later pages just read it.
+        Location.objects.bulk_create(
+            [Location(tenant_id=connection.tenant_id, name=name, code=code) for name, code in wanted.items()],
+            ignore_conflicts=True,
+        )
+        location_ids = dict(locations.values_list("name", "pk"))
     levels = {
         (product_ids[r.product_remote_id], location_ids[_location_name(connection, r)]): r for r in records
     }
     existing = {
-        (level.product_id, level.location_id): level.quantity
-        for level in StockLevel.objects.filter(
+        (product_id, location_id): quantity
+        for product_id, location_id, quantity in StockLevel.objects.filter(
             product_id__in={key[0] for key in levels}, location_id__in={key[1] for key in levels}
-        )
+        ).values_list("product_id", "location_id", "quantity")
     }
     for key, record in levels.items():
         if key not in existing:
@@ -88,4 +94,5 @@ def store_stock(
         update_conflicts=True,
         unique_fields=["product", "location"],
         update_fields=["quantity", "remote_updated_at", "synced_at"],
+        batch_size=UPSERT_BATCH_SIZE,
     )
