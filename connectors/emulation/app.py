@@ -180,14 +180,19 @@ class Emulator:
     def add_product(self, *, code: str, name: str, price: Decimal, **fields) -> str:
         raise NotImplementedError
 
+    def change_product(self, remote_id: str, changes: dict, *, touch: bool) -> None:
+        """Apply neutral `changes` (name, description, price, code, active) to one product; with
+        `touch`, also move its change-feed marker (timestamp or version) as the provider would."""
+        raise NotImplementedError
+
     def update_product(self, remote_id: str, **changes) -> None:
         """Change name / price / description as a person would in the provider's UI."""
-        raise NotImplementedError
+        self.change_product(remote_id, changes, touch=True)
 
     def update_product_silently(self, remote_id: str, **changes) -> None:
         """Change a product without touching its change-feed marker (timestamp / version): the
         change a feed misses and only the sweep can find."""
-        raise NotImplementedError
+        self.change_product(remote_id, changes, touch=False)
 
     def delete_product(self, remote_id: str) -> None:
         """Remove or archive a product the way the provider does (Xero deletes outright)."""

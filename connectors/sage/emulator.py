@@ -608,7 +608,7 @@ class SageEmulator(Emulator):
             )
         return record["id"]
 
-    def _apply(self, remote_id: str, changes: dict, *, touch: bool) -> None:
+    def change_product(self, remote_id: str, changes: dict, *, touch: bool) -> None:
         with self.lock:
             record = self.lead.stock_items[remote_id]
             if "name" in changes:
@@ -622,12 +622,6 @@ class SageEmulator(Emulator):
                 record["item_code"] = changes["code"]
             if touch:
                 record["updated_at"] = _stamp(self._now())
-
-    def update_product(self, remote_id: str, **changes) -> None:
-        self._apply(remote_id, changes, touch=True)
-
-    def update_product_silently(self, remote_id: str, **changes) -> None:
-        self._apply(remote_id, changes, touch=False)
 
     def delete_product(self, remote_id: str) -> None:
         with self.lock:

@@ -557,7 +557,7 @@ class UnleashedEmulator(Emulator):
                 guid=self._guid("product"), code=code, name=name, price=Decimal(price)
             )["Guid"]
 
-    def _apply(self, remote_id: str, changes: dict, *, touch: bool) -> None:
+    def change_product(self, remote_id: str, changes: dict, *, touch: bool) -> None:
         with self.lock:
             record = self.products_by_guid[remote_id]
             if "name" in changes:
@@ -570,12 +570,6 @@ class UnleashedEmulator(Emulator):
                 record["Obsolete"] = not changes["active"]
             if touch:
                 record["LastModifiedOn"] = ms_date(self._now())
-
-    def update_product(self, remote_id: str, **changes) -> None:
-        self._apply(remote_id, changes, touch=True)
-
-    def update_product_silently(self, remote_id: str, **changes) -> None:
-        self._apply(remote_id, changes, touch=False)
 
     def delete_product(self, remote_id: str) -> None:
         """Unleashed cannot delete a product that has been used; it is made obsolete."""

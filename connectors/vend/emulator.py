@@ -592,7 +592,7 @@ class VendEmulator(Emulator):
     def add_product(self, *, code: str, name: str, price: Decimal, **fields) -> str:
         return self._store_product(code=code, name=name, price=Decimal(price), **fields)
 
-    def _apply(self, remote_id: str, changes: dict, *, touch: bool) -> None:
+    def change_product(self, remote_id: str, changes: dict, *, touch: bool) -> None:
         with self.lock:
             record = self.product_records[remote_id]
             if "name" in changes:
@@ -608,12 +608,6 @@ class VendEmulator(Emulator):
             if touch:
                 record["updated_at"] = self._now()
                 record["version"] = self._bump()
-
-    def update_product(self, remote_id: str, **changes) -> None:
-        self._apply(remote_id, changes, touch=True)
-
-    def update_product_silently(self, remote_id: str, **changes) -> None:
-        self._apply(remote_id, changes, touch=False)
 
     def delete_product(self, remote_id: str) -> None:
         # Deleting a product also removes its inventory records; both show in `deleted=true` feeds.

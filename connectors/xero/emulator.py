@@ -153,14 +153,11 @@ class XeroEmulator(Emulator):
             self.org.items[item_id] = item
         return item_id
 
-    def update_product(self, remote_id: str, **changes) -> None:
-        self.update_product_silently(remote_id, **changes)
-        with self.lock:
-            self.org.items[remote_id]["UpdatedDateUTC"] = self.clock()
-
-    def update_product_silently(self, remote_id: str, **changes) -> None:
+    def change_product(self, remote_id: str, changes: dict, *, touch: bool) -> None:
         with self.lock:
             item = self.org.items[remote_id]
+            if touch:
+                item["UpdatedDateUTC"] = self.clock()
             if "name" in changes:
                 item["Name"] = changes["name"]
             if "description" in changes:

@@ -14,10 +14,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError
 from django.db.models import Q
 from django.db.models.functions import Lower, Trim
-from django.utils import timezone
 
 from connectors.base import Priority
 from connectors.http import connector_for
@@ -25,6 +23,7 @@ from connectors.records import NewCustomer, RemoteCustomer
 from syncing.models import Connection, Customer, CustomerLink, LinkMethod, SyncRun
 from syncing.services import runs
 from syncing.services.leases import claim
+from syncing.services.links import save_link
 
 # Fields of a link a pull may change; everything else about a linked customer is left alone.
 CONFIRMED_FIELDS = ("remote_version", "remote_updated_at", "last_confirmed_at", "remote_deleted")
@@ -298,26 +297,21 @@ def _live_link(connection: Connection, customer: Customer) -> CustomerLink | Non
 def _save_link(
     connection: Connection, customer: Customer, remote: RemoteCustomer, method: str
 ) -> CustomerLink:
-    now = timezone.now()
-    values = {
-        "remote_id": remote.remote_id,
-        "remote_code": remote.account_number,
-        "remote_version": remote.version,
-        "remote_updated_at": remote.updated_at,
-        "remote_deleted": False,
-        "method": method,
-        "linked_at": now,
-        "last_confirmed_at": now,
-    }
-    try:
-        link, _ = CustomerLink.objects.update_or_create(
-            connection=connection, customer=customer, defaults=values
-        )
-    except IntegrityError:
+    link = save_link(
+        CustomerLink,
+        connection=connection,
+        target=customer,
+        remote_id=remote.remote_id,
+        remote_code=remote.account_number,
+        remote_version=remote.version,
+        remote_updated_at=remote.updated_at,
+        method=method,
+    )
+    if link is None:
         raise AmbiguousCustomer(
             f"The {connection.spec.name} contact {remote.name} is already linked to another customer "
             f"here, who shares {customer.name}'s details. Link {customer.name} by hand."
-        ) from None
+        )
     return link
 
 

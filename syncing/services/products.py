@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, FilteredRelation, Q
 from django.utils import timezone
 
@@ -27,6 +27,7 @@ from syncing import selectors
 from syncing.models import Connection, LinkMethod, Product, ProductLink, SyncRun, Tenant
 from syncing.services import runs
 from syncing.services.leases import claim
+from syncing.services.links import save_link
 from syncing.services.stock import UPSERT_BATCH_SIZE, store_stock
 
 logger = logging.getLogger(__name__)
@@ -402,24 +403,19 @@ def _live_link(connection: Connection, product: Product) -> ProductLink | None:
 
 
 def _save_link(connection: Connection, product: Product, remote: RemoteProduct, method: str) -> ProductLink:
-    now = timezone.now()
-    values = {
-        "remote_id": remote.remote_id,
-        "remote_code": remote.code,
-        "remote_version": remote.version,
-        "remote_updated_at": remote.updated_at,
-        "remote_deleted": False,
-        "method": method,
-        "linked_at": now,
-        "last_confirmed_at": now,
-    }
-    try:
-        link, _ = ProductLink.objects.update_or_create(
-            connection=connection, product=product, defaults=values
-        )
-    except IntegrityError:
+    link = save_link(
+        ProductLink,
+        connection=connection,
+        target=product,
+        remote_id=remote.remote_id,
+        remote_code=remote.code,
+        remote_version=remote.version,
+        remote_updated_at=remote.updated_at,
+        method=method,
+    )
+    if link is None:
         # Another local product already holds this remote id: a person must decide which is right.
         raise ValidationFailed(
             f"{connection.spec.name} product {remote.code} is already linked to another product here."
-        ) from None
+        )
     return link
