@@ -11,7 +11,7 @@ from django.db.models import Window as Over
 from django.db.models.functions import RowNumber, TruncDate
 from django.utils import timezone
 
-from connectors.base import Capability, Window
+from connectors.base import Capability, Category, Window
 from connectors.budget import limits_for, window_start
 from connectors.registry import all_providers
 from invoices.models import OutboxEntry
@@ -35,6 +35,21 @@ _WINDOW_LENGTH = {
 
 def _providers_that(*capabilities: Capability) -> list[str]:
     return [key for key, spec in all_providers().items() if any(spec.can(c) for c in capabilities)]
+
+
+def catalogue_source_id(tenant_id: int) -> int | None:
+    """The connection whose product details the tenant's catalogue follows: with several product
+    sources (say Lightspeed and Xero), the inventory system wins, then the oldest connection; the
+    others only link. Without this, each pull would overwrite the other's details."""
+    sources = [
+        connection
+        for connection in Connection.objects.filter(tenant_id=tenant_id, status=Connection.Status.ACTIVE)
+        .only("pk", "provider")
+        .order_by("pk")
+        if connection.spec.can(Capability.PULL_PRODUCTS)
+    ]
+    sources.sort(key=lambda connection: connection.spec.category != Category.INVENTORY)
+    return sources[0].pk if sources else None
 
 
 def connections_due_for_poll(now: datetime) -> QuerySet[Connection]:

@@ -152,9 +152,13 @@ def store_products(
         targets[sku] = (record, product)
 
     rows, pending_links = [], []
+    owns_details = selectors.catalogue_source_id(connection.tenant_id) == connection.pk
     for sku, (record, existing) in targets.items():
         values = _values(record)
-        if record.deleted:
+        if existing is not None and not owns_details:
+            # Another connection is the catalogue's source of truth: this one only links.
+            values = dict(zip(PRODUCT_FIELDS, existing.values, strict=True))
+        elif record.deleted:
             values = dict(zip(PRODUCT_FIELDS, existing.values, strict=True)) | {"active": False}
         if existing is None:
             run.created += 1
@@ -293,10 +297,13 @@ def _sync_product_on(*, connection: Connection, sku: str, trigger: str) -> SyncR
 
 
 def deactivate_links(run: SyncRun, link_ids: Sequence[int], now: datetime) -> None:
-    """Remote products gone: keep the local rows, inactive, with their links marked deleted."""
-    run.updated += Product.objects.filter(links__pk__in=link_ids, active=True).update(
-        active=False, synced_at=now
-    )
+    """Remote products gone: keep the local rows, inactive, with their links marked deleted. Only
+    the catalogue's source deactivates; another connection losing a product only loses the link."""
+    connection = run.connection
+    if selectors.catalogue_source_id(connection.tenant_id) == connection.pk:
+        run.updated += Product.objects.filter(links__pk__in=link_ids, active=True).update(
+            active=False, synced_at=now
+        )
     ProductLink.objects.filter(pk__in=link_ids).update(remote_deleted=True, last_confirmed_at=now)
 
 
@@ -318,10 +325,12 @@ def sweep_stale_products(
         run.fetched = len(found)
         seen_until = selectors.feed_seen_until(connection)
         by_remote = {link.remote_id: link for link in links}
+        owns_details = selectors.catalogue_source_id(connection.tenant_id) == connection.pk
         misses = [
             record
             for record in found.values()
-            if record.remote_id in by_remote
+            if owns_details
+            and record.remote_id in by_remote
             and _differs(by_remote[record.remote_id].product, _values(record))
             and (record.updated_at is None or (seen_until is not None and record.updated_at <= seen_until))
         ]
