@@ -2,7 +2,6 @@
 never by name; ambiguity links nothing; a linked customer is never overwritten on either side."""
 
 import copy
-import threading
 
 import pytest
 from django.core.management import call_command
@@ -20,6 +19,7 @@ from syncing.services.customers import (
 )
 from syncing.tasks import pull_changed_customers_task
 from tests import factories
+from tests.concurrency import race
 
 MANUAL = SyncRun.Trigger.MANUAL
 # The path of each provider's contacts resource, to count the writes that create one.
@@ -263,23 +263,7 @@ def test_link_for_sale_with_two_matching_contacts_refuses_to_guess(connection, e
 @pytest.mark.parametrize("provider", ["xero", "vend"])
 def test_two_racing_sales_create_one_contact(connection, emulator, provider, tenant):
     customer = factories.CustomerFactory(tenant=tenant, name="Raced Customer", email="race@example.com")
-    start = threading.Barrier(2)
-    links, errors = [], []
-
-    def sale():
-        start.wait()
-        try:
-            links.append(link_customer_for_sale(customer=customer, connection=connection).remote_id)
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            db_connection.close()
-
-    threads = [threading.Thread(target=sale) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    links, errors = race(lambda _: link_customer_for_sale(customer=customer, connection=connection).remote_id)
     assert errors == []
     assert contact_writes(emulator, provider) == 1
     assert len(links) == 2 and len(set(links)) == 1

@@ -1,14 +1,13 @@
 """Leases: one holder at a time per (connection, kind), free again when released or expired."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection as db_connection
 
 from syncing.models import SyncLease
 from syncing.services.leases import release_lease, renew_lease, take_lease
 from tests import factories
+from tests.concurrency import race
 
 
 @pytest.fixture
@@ -49,21 +48,10 @@ def test_only_the_holder_can_renew_or_release(connection):
 @pytest.mark.django_db(transaction=True)
 def test_exactly_one_of_many_racing_workers_takes_the_lease():
     connection = factories.ConnectionFactory()
-    start = threading.Barrier(8)
-    winners = []
-
-    def race(name):
-        start.wait()
-        try:
-            if take_lease(connection, "products", name):
-                winners.append(name)
-        finally:
-            db_connection.close()
-
-    threads = [threading.Thread(target=race, args=(f"worker-{i}",)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    taken, errors = race(
+        lambda i: take_lease(connection, "products", f"worker-{i}") and f"worker-{i}", workers=8
+    )
+    winners = [name for name in taken if name]
+    assert errors == []
     assert len(winners) == 1
     assert SyncLease.objects.get(connection=connection, kind="products").holder == winners[0]

@@ -1,11 +1,9 @@
 """The sweep, one-product syncs and making sure a product exists remotely, against emulators."""
 
 import logging
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection as db_connection
 
 from connectors.base import Capability
 from syncing.models import LinkMethod, Product, ProductLink, StockLevel, SyncRun
@@ -18,6 +16,7 @@ from syncing.services.products import (
 )
 from syncing.services.stock import pull_changed_stock
 from tests import factories
+from tests.concurrency import race
 
 MANUAL = SyncRun.Trigger.MANUAL
 
@@ -133,23 +132,7 @@ def test_ensure_remote_product_creates_it_when_truly_absent(connection, emulator
 def test_two_racing_sales_create_one_remote_product(connection, emulator, tenant):
     assert connection.spec.can(Capability.CREATE_PRODUCT)
     product = factories.ProductFactory(tenant=tenant, sku="RACE-1", name="Raced")
-    start = threading.Barrier(2)
-    links, errors = [], []
-
-    def sale():
-        start.wait()
-        try:
-            links.append(ensure_remote_product(product=product, connection=connection).remote_id)
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            db_connection.close()
-
-    threads = [threading.Thread(target=sale) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    links, errors = race(lambda _: ensure_remote_product(product=product, connection=connection).remote_id)
     assert errors == []
     assert len([p for p in emulator.products() if p["code"] == "RACE-1"]) == 1
     assert len(set(links)) == 1 and len(links) == 2
