@@ -23,7 +23,7 @@ from connectors.records import NewCustomer, RemoteCustomer
 from syncing.models import Connection, Customer, CustomerLink, LinkMethod, SyncRun
 from syncing.services import runs
 from syncing.services.leases import claim
-from syncing.services.links import save_link
+from syncing.services.links import live_link, save_link
 
 # Fields of a link a pull may change; everything else about a linked customer is left alone.
 CONFIRMED_FIELDS = ("remote_version", "remote_updated_at", "last_confirmed_at", "remote_deleted")
@@ -252,14 +252,14 @@ def link_customer_for_sale(*, customer: Customer, connection: Connection) -> Cus
     `products.ensure_remote_product` does; the stable idempotency key covers the winner's own
     retry after a lost response.
     """
-    link = _live_link(connection, customer)
+    link = live_link(CustomerLink, connection=connection, target=customer)
     if link:
         return link
     busy = f"A {connection.spec.name} contact for {customer.name} is still being created."
     with claim(
         connection, f"customer:{customer.pk}", ttl=CREATE_CLAIM_TTL, wait=CREATE_CLAIM_WAIT, busy=busy
     ):
-        link = _live_link(connection, customer)
+        link = live_link(CustomerLink, connection=connection, target=customer)
         if link:
             return link
         connector = connector_for(connection, run=None, priority=Priority.INVOICE)
@@ -288,10 +288,6 @@ def link_customer_for_sale(*, customer: Customer, connection: Connection) -> Cus
         )
         remote = connector.create_customer(draft, idempotency_key=f"customer-{connection.pk}-{customer.pk}")
         return _save_link(connection, customer, remote, LinkMethod.CREATED)
-
-
-def _live_link(connection: Connection, customer: Customer) -> CustomerLink | None:
-    return CustomerLink.objects.filter(connection=connection, customer=customer, remote_deleted=False).first()
 
 
 def _save_link(

@@ -10,6 +10,13 @@ from django.utils import timezone
 from syncing.models import Connection, RemoteLink
 
 
+def live_link(link_model: type[RemoteLink], *, connection: Connection, target) -> RemoteLink | None:
+    """The link of `target` (a Product or Customer) on `connection`, unless its remote record is gone."""
+    return link_model.objects.filter(
+        connection=connection, remote_deleted=False, **{target._meta.model_name: target}
+    ).first()
+
+
 def save_link(
     link_model: type[RemoteLink],
     *,

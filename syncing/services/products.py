@@ -27,7 +27,7 @@ from syncing import selectors
 from syncing.models import Connection, LinkMethod, Product, ProductLink, SyncRun, Tenant
 from syncing.services import runs
 from syncing.services.leases import claim
-from syncing.services.links import save_link
+from syncing.services.links import live_link, save_link
 from syncing.services.stock import UPSERT_BATCH_SIZE, store_stock
 
 logger = logging.getLogger(__name__)
@@ -379,13 +379,13 @@ def ensure_remote_product(*, product: Product, connection: Connection) -> Produc
     stable idempotency key still covers the winner's own retry after a lost response, and the
     link's unique constraints stop a duplicate link whatever happens.
     """
-    link = _live_link(connection, product)
+    link = live_link(ProductLink, connection=connection, target=product)
     if link:
         return link
     busy = f"Product {product.sku} is still being created on {connection.spec.name}."
     claim_name = f"product:{product.pk}"
     with claim(connection, claim_name, ttl=CREATE_CLAIM_TTL, wait=CREATE_CLAIM_WAIT, busy=busy):
-        link = _live_link(connection, product)
+        link = live_link(ProductLink, connection=connection, target=product)
         if link:
             return link
         connector = connector_for(connection, run=None, priority=Priority.INVOICE)
@@ -405,10 +405,6 @@ def ensure_remote_product(*, product: Product, connection: Connection) -> Produc
         )
         remote = connector.create_product(draft, idempotency_key=f"product-{connection.pk}-{product.pk}")
         return _save_link(connection, product, remote, LinkMethod.CREATED)
-
-
-def _live_link(connection: Connection, product: Product) -> ProductLink | None:
-    return ProductLink.objects.filter(connection=connection, product=product, remote_deleted=False).first()
 
 
 def _save_link(connection: Connection, product: Product, remote: RemoteProduct, method: str) -> ProductLink:
