@@ -25,12 +25,32 @@ from _setup import connected_emulator, django_on_scratch_database
 
 
 class QueryCounter:
+    """Counts every query of the process, on the main thread's connection and on those the sync's
+    page reader thread opens (budget and call log), from `start()` on."""
+
     def __init__(self) -> None:
         self.count = 0
 
     def __call__(self, execute, sql, params, many, context):
         self.count += 1
         return execute(sql, params, many, context)
+
+    def start(self) -> None:
+        from django.db import connection
+        from django.db.backends.signals import connection_created
+
+        connection.execute_wrappers.append(self)
+        connection_created.connect(self._watch, weak=False)
+
+    def _watch(self, sender, connection, **kwargs) -> None:
+        connection.execute_wrappers.append(self)
+
+    def stop(self) -> None:
+        from django.db import connection
+        from django.db.backends.signals import connection_created
+
+        connection.execute_wrappers.remove(self)
+        connection_created.disconnect(self._watch)
 
 
 def measure(fn, *, trace_memory: bool):
@@ -92,13 +112,16 @@ def main() -> None:
         app.reset_calls()
 
         def initial_import():
-            with db.execute_wrapper(counter):
-                products = pull_changed_products(connection=connection, trigger=SyncRun.Trigger.MANUAL)
-                stock = pull_changed_stock(connection=connection, trigger=SyncRun.Trigger.MANUAL)
+            products = pull_changed_products(connection=connection, trigger=SyncRun.Trigger.MANUAL)
+            stock = pull_changed_stock(connection=connection, trigger=SyncRun.Trigger.MANUAL)
             return products, stock
+
+        db.ensure_connection()
+        counter.start()
 
         (products_run, stock_run), seconds, peak = measure(initial_import, trace_memory=args.memory)
         import_calls = app.calls()
+        counter.stop()
         assert products_run.status == SyncRun.Status.SUCCEEDED, products_run.error_summary
         connection.refresh_from_db()
 

@@ -27,11 +27,16 @@ from connectors.records import (
     InvoiceResult,
     NewCustomer,
     NewProduct,
+    PaymentDraft,
+    PaymentResult,
+    RemoteAccount,
     RemoteCustomer,
     RemoteInvoice,
     RemoteOrganisation,
+    RemotePayment,
     RemoteProduct,
     RemoteStock,
+    RemoteTaxRate,
 )
 
 if TYPE_CHECKING:
@@ -61,6 +66,12 @@ class Capability(StrEnum):
     CREATE_CUSTOMER = "create_customer"
     POST_INVOICES = "post_invoices"
     FIND_INVOICE_BY_REFERENCE = "find_invoice_by_reference"
+    LIST_ACCOUNTS = "list_accounts"
+    LIST_TAX_RATES = "list_tax_rates"
+    POST_CREDIT_NOTES = "post_credit_notes"
+    FIND_CREDIT_NOTE_BY_REFERENCE = "find_credit_note_by_reference"
+    POST_PAYMENTS = "post_payments"
+    FIND_PAYMENT = "find_payment"
     WEBHOOKS = "webhooks"
 
 
@@ -76,6 +87,12 @@ CAPABILITY_METHODS: dict[Capability, str] = {
     Capability.CREATE_CUSTOMER: "create_customer",
     Capability.POST_INVOICES: "post_invoices",
     Capability.FIND_INVOICE_BY_REFERENCE: "find_invoice_by_reference",
+    Capability.LIST_ACCOUNTS: "list_accounts",
+    Capability.LIST_TAX_RATES: "list_tax_rates",
+    Capability.POST_CREDIT_NOTES: "post_credit_notes",
+    Capability.FIND_CREDIT_NOTE_BY_REFERENCE: "find_credit_note_by_reference",
+    Capability.POST_PAYMENTS: "post_payments",
+    Capability.FIND_PAYMENT: "find_payment",
 }
 
 
@@ -266,3 +283,30 @@ class Connector(abc.ABC):
     def find_invoice_by_reference(self, reference: str) -> RemoteInvoice | None:
         """The invoice we posted earlier for this sale reference, if the provider has it."""
         self._missing(Capability.FIND_INVOICE_BY_REFERENCE)
+
+    def post_credit_notes(self, credit_notes: Sequence[InvoiceDraft]) -> list[InvoiceResult]:
+        """Post refunds as sales credit notes, up to `spec.invoice_batch_size` per call; one result
+        per draft, in order. A provider without credit notes leaves refunds out of its outbox."""
+        self._missing(Capability.POST_CREDIT_NOTES)
+
+    def find_credit_note_by_reference(self, reference: str) -> RemoteInvoice | None:
+        """The credit note we posted earlier under this reference, if the provider has it."""
+        self._missing(Capability.FIND_CREDIT_NOTE_BY_REFERENCE)
+
+    def post_payments(self, payments: Sequence[PaymentDraft]) -> list[PaymentResult]:
+        """Record payments against posted invoices (refunds against credit notes), up to
+        `spec.invoice_batch_size` per call; one result per draft, in order."""
+        self._missing(Capability.POST_PAYMENTS)
+
+    def find_payment(self, payment: PaymentDraft) -> RemotePayment | None:
+        """The payment recorded earlier for this draft (same reference and document), if any."""
+        self._missing(Capability.FIND_PAYMENT)
+
+    def list_accounts(self) -> list[RemoteAccount]:
+        """The live accounts of the chart of accounts a sale may be posted to or paid into, each
+        with the code a mapping stores (Xero's account Code, Sage's nominal code)."""
+        self._missing(Capability.LIST_ACCOUNTS)
+
+    def list_tax_rates(self) -> list[RemoteTaxRate]:
+        """The live tax rates an invoice line may name, each with the code a mapping stores."""
+        self._missing(Capability.LIST_TAX_RATES)

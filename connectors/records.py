@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,8 @@ class InvoiceLineDraft:
 
 @dataclass(frozen=True)
 class InvoiceDraft:
-    """One sale as an invoice; `reference` is our sale number, the key for a lookup-before-retry."""
+    """One sale as an invoice (or a refund as a credit note, a day's sales as a summary invoice);
+    `reference` is our sale number or summary name, the key for a lookup-before-retry."""
 
     reference: str
     idempotency_key: str
@@ -119,11 +121,78 @@ class InvoiceResult:
     def ok(self) -> bool:
         return self.invoice is not None and not self.errors
 
+    @property
+    def remote(self) -> RemoteInvoice | None:
+        return self.invoice
+
+
+@dataclass(frozen=True)
+class PaymentDraft:
+    """Money received against a posted invoice, or paid back against a posted credit note
+    (`refund`), into the account `account_code` names (a bank account code or id)."""
+
+    reference: str
+    idempotency_key: str
+    document_remote_id: str
+    contact_remote_id: str
+    account_code: str
+    amount: Decimal
+    paid_on: date
+    refund: bool = False
+    currency: str = ""
+
+
+@dataclass(frozen=True)
+class RemotePayment:
+    remote_id: str
+    reference: str
+    amount: Decimal | None = None
+    number: str = ""
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    """What the provider said about one payment draft: recorded, or refused with its messages."""
+
+    reference: str
+    payment: RemotePayment | None = None
+    errors: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return self.payment is not None and not self.errors
+
+    @property
+    def remote(self) -> RemotePayment | None:
+        return self.payment
+
 
 @dataclass(frozen=True)
 class RemoteOrganisation:
     remote_id: str
     name: str
+
+
+class AccountKind(StrEnum):
+    SALES = "sales"
+    BANK = "bank"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class RemoteAccount:
+    """An account of the provider's chart; `code` is what a connection's mapping stores."""
+
+    code: str
+    name: str
+    kind: AccountKind = AccountKind.OTHER
+
+
+@dataclass(frozen=True)
+class RemoteTaxRate:
+    code: str
+    name: str
+    percentage: Decimal | None = None
 
 
 @dataclass(frozen=True)

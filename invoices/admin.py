@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from invoices.models import GivenUpOutboxEntry, OutboxAttempt, OutboxEntry, Sale, SaleLine
+from invoices.models import GivenUpOutboxEntry, OutboxAttempt, OutboxEntry, Sale, SaleLine, SummarySale
 from invoices.services.posting import OutboxEntryLocked, retry_outbox_entry
 from syncing.admin import (
     BigTableAdmin,
@@ -66,10 +66,25 @@ class SaleLineInline(ReadOnlyInline):
 
 class OutboxEntryInline(ReadOnlyInline):
     model = OutboxEntry
-    fields = ["connection", "state", "attempts", "next_attempt_at", "remote_number", "last_error"]
+    fields = ["kind", "connection", "state", "attempts", "next_attempt_at", "remote_number", "last_error"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("sale", "connection__tenant")
+
+
+class SummarySaleInline(ReadOnlyInline):
+    """The sales a daily summary carries (and, from a sale, the summaries it is counted in)."""
+
+    model = SummarySale
+    fields = ["sale", "connection"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("sale", "connection__tenant")
+
+
+class SummaryOfSaleInline(SummarySaleInline):
+    fk_name = "sale"
+    fields = ["entry", "connection"]
 
 
 class OutboxAttemptInline(ReadOnlyInline):
@@ -80,13 +95,13 @@ class OutboxAttemptInline(ReadOnlyInline):
 
 @admin.register(Sale)
 class SaleAdmin(admin.ModelAdmin):
-    list_display = ["number", "tenant", "sold_at", "customer", "total", "currency", "paid"]
-    list_select_related = ["tenant", "customer"]
+    list_display = ["number", "tenant", "sold_at", "customer", "total", "currency", "paid", "refund_of"]
+    list_select_related = ["tenant", "customer", "refund_of"]
     list_filter = [TenantFilter, "paid", "currency"]
     search_fields = ["number", "customer__email", "customer__account_number", "outbox_entries__remote_id"]
     date_hierarchy = "sold_at"
-    raw_id_fields = ["tenant", "customer"]
-    inlines = [SaleLineInline, OutboxEntryInline]
+    raw_id_fields = ["tenant", "customer", "refund_of"]
+    inlines = [SaleLineInline, OutboxEntryInline, SummaryOfSaleInline]
 
 
 @admin.register(SaleLine)
@@ -99,10 +114,22 @@ class SaleLineAdmin(admin.ModelAdmin):
 
 
 class OutboxEntryAdminBase(ReadOnlyAdmin):
-    list_select_related = ["sale", "connection__tenant"]
-    search_fields = ["sale__number", "remote_id", "remote_number", "idempotency_key"]
+    # The label of a payment names its document, so that comes along in the same query.
+    list_select_related = ["sale", "depends_on__sale", "connection__tenant"]
+    # A sale number also finds the daily summary the sale is counted in.
+    search_fields = [
+        "sale__number",
+        "summary_sales__sale__number",
+        "remote_id",
+        "remote_number",
+        "idempotency_key",
+    ]
     date_hierarchy = "created_at"
-    inlines = [OutboxAttemptInline]
+    inlines = [SummarySaleInline, OutboxAttemptInline]
+
+    @admin.display(description="document")
+    def label(self, obj):
+        return obj.label
 
     actions = ["retry_selected_entries"]
 
@@ -133,7 +160,8 @@ class OutboxEntryAdminBase(ReadOnlyAdmin):
 @admin.register(OutboxEntry)
 class OutboxEntryAdmin(OutboxEntryAdminBase, BigTableAdmin):
     list_display = [
-        "sale",
+        "label",
+        "kind",
         "connection",
         "state_badge",
         "attempts",
@@ -145,6 +173,7 @@ class OutboxEntryAdmin(OutboxEntryAdminBase, BigTableAdmin):
     list_filter = [
         NeedsPersonFilter,
         "state",
+        "kind",
         ConnectionProviderFilter,
         ConnectionTenantFilter,
         ConnectionFilter,
@@ -153,7 +182,7 @@ class OutboxEntryAdmin(OutboxEntryAdminBase, BigTableAdmin):
 
 @admin.register(GivenUpOutboxEntry)
 class GivenUpOutboxEntryAdmin(OutboxEntryAdminBase):
-    list_display = ["sale", "connection", "attempts", "last_error", "given_up_emailed_at", "created_at"]
+    list_display = ["label", "connection", "attempts", "last_error", "given_up_emailed_at", "created_at"]
     list_filter = [ConnectionProviderFilter, ConnectionTenantFilter, ConnectionFilter]
 
     def get_queryset(self, request):
@@ -163,7 +192,15 @@ class GivenUpOutboxEntryAdmin(OutboxEntryAdminBase):
 @admin.register(OutboxAttempt)
 class OutboxAttemptAdmin(ReadOnlyAdmin, BigTableAdmin):
     list_display = ["entry", "at", "outcome", "message"]
-    list_select_related = ["entry__sale"]
+    list_select_related = ["entry__sale", "entry__depends_on__sale"]
     list_filter = ["outcome"]
     search_fields = ["entry__sale__number", "message"]
     date_hierarchy = "at"
+
+
+@admin.register(SummarySale)
+class SummarySaleAdmin(ReadOnlyAdmin, BigTableAdmin):
+    list_display = ["sale", "entry", "connection"]
+    list_select_related = ["sale", "entry", "connection__tenant"]
+    list_filter = [ConnectionTenantFilter, ConnectionFilter]
+    search_fields = ["sale__number"]

@@ -25,6 +25,10 @@ class Sale(models.Model):
     subtotal = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     tax_total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    # A refund names the sale it gives money back for; it posts as a credit note.
+    refund_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -55,7 +59,15 @@ class SaleLine(models.Model):
 
 
 class OutboxEntry(models.Model):
-    """One sale on its way to one connection: posted exactly once, whatever fails on the way."""
+    """One document on its way to one connection, posted exactly once whatever fails on the way:
+    a sale's invoice, a refund's credit note, a day's summary invoice, or the payment recorded
+    against one of those (which waits until that document is posted)."""
+
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", "Invoice"
+        CREDIT_NOTE = "credit_note", "Credit note"
+        DAILY_SUMMARY = "daily_summary", "Daily summary invoice"
+        PAYMENT = "payment", "Payment"
 
     class State(models.TextChoices):
         PENDING = "pending", "Waiting to post"
@@ -67,8 +79,22 @@ class OutboxEntry(models.Model):
         POSTED = "posted", "Posted"
         CANCELLED = "cancelled", "Cancelled"
 
-    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="outbox_entries")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.INVOICE)
+    # Empty for a daily summary and its payments, which carry many sales (see SummarySale).
+    sale = models.ForeignKey(
+        Sale, on_delete=models.CASCADE, null=True, blank=True, related_name="outbox_entries"
+    )
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="outbox_entries")
+    # A payment's invoice, credit note or summary: the payment is due only once that is posted.
+    depends_on = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="dependents"
+    )
+    payment_method = models.CharField(max_length=30, blank=True)
+    business_day = models.DateField(null=True, blank=True)
+    # 1 for a day's summary, 2 and up for the supplementary ones of sales that came late.
+    sequence = models.PositiveSmallIntegerField(default=1)
+    # A summary takes sales until a worker first claims it; from then on its contents are fixed.
+    accepting_sales = models.BooleanField(default=False)
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -88,7 +114,30 @@ class OutboxEntry(models.Model):
     class Meta:
         verbose_name_plural = "outbox entries"
         constraints = [
-            models.UniqueConstraint(fields=["sale", "connection"], name="one_entry_per_sale_target"),
+            models.UniqueConstraint(
+                fields=["sale", "connection", "kind"],
+                condition=Q(sale__isnull=False),
+                name="one_entry_per_sale_target_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["connection", "business_day", "sequence"],
+                condition=Q(kind="daily_summary"),
+                name="one_summary_per_day_and_sequence",
+            ),
+            models.UniqueConstraint(
+                fields=["depends_on", "payment_method"],
+                condition=Q(kind="payment", sale__isnull=True),
+                name="one_summary_payment_per_method",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="daily_summary", business_day__isnull=False, sale__isnull=True)
+                | (~Q(kind="daily_summary") & Q(business_day__isnull=True)),
+                name="summary_entry_has_a_day",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="payment") | Q(depends_on__isnull=False),
+                name="payment_entry_has_a_document",
+            ),
             models.CheckConstraint(
                 condition=~Q(state="posted") | ~Q(remote_id=""), name="posted_entry_has_remote_id"
             ),
@@ -99,7 +148,52 @@ class OutboxEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sale} -> {self.connection_id} ({self.state})"
+        return f"{self.label} -> {self.connection_id} ({self.state})"
+
+    @property
+    def reference(self) -> str:
+        """What the provider files the document under, and what a lookup-before-resend searches:
+        the sale number, or "Daily sales 2026-11-24" ("... (2)" for a supplementary summary)."""
+        if self.kind == self.Kind.DAILY_SUMMARY:
+            day = f"Daily sales {self.business_day:%Y-%m-%d}"
+            return day if self.sequence == 1 else f"{day} ({self.sequence})"
+        if self.sale_id is None:
+            return f"{self.depends_on.reference} {self.payment_method}".strip()
+        return self.sale.number
+
+    @property
+    def description(self) -> str:
+        """The entry in a merchant's words, mid-sentence: "sale S-1", "refund R-1", "daily sales
+        2026-11-24", "payment for sale S-1 (card)"."""
+        if self.kind == self.Kind.DAILY_SUMMARY:
+            return self.reference[:1].lower() + self.reference[1:]
+        if self.kind == self.Kind.PAYMENT:
+            method = f" ({self.payment_method})" if self.payment_method else ""
+            return f"payment for {self.depends_on.description}{method}"
+        noun = "refund" if self.kind == self.Kind.CREDIT_NOTE else "sale"
+        return f"{noun} {self.sale.number}"
+
+    @property
+    def label(self) -> str:
+        """The description as a heading: "Sale S-1", "Payment for sale S-1 (card)"."""
+        return self.description[:1].upper() + self.description[1:]
+
+
+class SummarySale(models.Model):
+    """A sale counted in a daily summary. One per sale and connection, so a sale is in exactly one
+    summary of each daily-summary connection: never lost, never counted twice."""
+
+    entry = models.ForeignKey(OutboxEntry, on_delete=models.CASCADE, related_name="summary_sales")
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="summary_memberships")
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["sale", "connection"], name="sale_in_one_summary_per_connection")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sale} in {self.entry_id}"
 
 
 class GivenUpOutboxEntry(OutboxEntry):

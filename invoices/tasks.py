@@ -9,7 +9,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from invoices.selectors import connections_with_due_entries
-from invoices.services import posting
+from invoices.services import notifications, posting
 from syncing.models import Connection
 
 
@@ -25,3 +25,7 @@ def dispatch_due_outbox() -> int:
 def post_outbox_task(connection_id: int) -> dict:
     connection = Connection.objects.select_related("tenant").get(pk=connection_id)
     return posting.post_due_outbox_entries(connection=connection).as_dict()
+
+
+def send_outbox_digests_task() -> dict:
+    return notifications.send_outbox_digests()

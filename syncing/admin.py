@@ -11,13 +11,14 @@ from functools import cached_property
 
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
-from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db.models import BooleanField, ExpressionWrapper, Q, URLField
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path
 from django.utils.html import format_html
 
 from connectors.registry import provider_choices
+from syncing.forms import TEXT_FIELDS, ConnectionAdminForm, TenantAdminForm
 from syncing.models import (
     ApiCall,
     ApiKey,
@@ -26,17 +27,22 @@ from syncing.models import (
     Connection,
     Customer,
     CustomerLink,
+    EventDelivery,
+    EventDeliveryAttempt,
     Location,
     Membership,
     Product,
     ProductLink,
     StockLevel,
+    SyncFlowLink,
     SyncLease,
     SyncRun,
     Tenant,
     WebhookDelivery,
+    WebhookEndpoint,
 )
 from syncing.services import connections as connection_services
+from syncing.services import outbound
 from syncing.services.api_keys import create_api_key, revoke_api_key
 from syncing.services.products import sync_product
 
@@ -288,6 +294,19 @@ class TenantAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline, ConnectionInline]
+    form = TenantAdminForm
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "timezone", "plan", "monthly_call_allowance"]}),
+        (
+            "Sync flow texts",
+            {
+                "fields": TEXT_FIELDS,
+                "classes": ["collapse"],
+                "description": "Buttons and help the merchant sees while connecting and syncing. "
+                "Leave a box empty for the default; {provider} stands for the provider's name.",
+            },
+        ),
+    ]
 
 
 @admin.register(Membership)
@@ -301,6 +320,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
+    form = ConnectionAdminForm
     list_display = [
         "__str__",
         "provider",
@@ -651,3 +671,87 @@ class ApiKeyAdmin(admin.ModelAdmin):
         for key in queryset.filter(revoked_at__isnull=True):
             revoke_api_key(key=key)
         self.message_user(request, "Revoked.", messages.SUCCESS)
+
+
+# Webhooks out -----------------------------------------------------------------------------------
+DELIVERY_TONES = {
+    EventDelivery.State.DELIVERED: "good",
+    EventDelivery.State.PENDING: "wait",
+    EventDelivery.State.GIVEN_UP: "bad",
+}
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    """An embedding platform's receivers. The signing secret is shown once, when the endpoint is
+    created here or through the API."""
+
+    list_display = ["url", "tenant", "active", "created_at"]
+    list_select_related = ["tenant"]
+    list_filter = [TenantFilter, "active"]
+    search_fields = ["url", "description", "tenant__name"]
+    fields = ["tenant", "url", "description", "event_types", "active"]
+    formfield_overrides = {URLField: {"assume_scheme": "https"}}
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["tenant"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        endpoint, secret = outbound.create_endpoint(
+            tenant=obj.tenant,
+            url=obj.url,
+            event_types=obj.event_types,
+            description=obj.description,
+            active=obj.active,
+        )
+        obj.pk = endpoint.pk
+        obj.refresh_from_db()
+        self.message_user(
+            request, f"The signing secret is {secret} . Copy it now: it is not shown again.", messages.WARNING
+        )
+
+
+class EventDeliveryAttemptInline(ReadOnlyInline):
+    model = EventDeliveryAttempt
+    fields = ["at", "status_code", "duration_ms", "error", "response_excerpt"]
+    show_change_link = False
+
+
+@admin.register(EventDelivery)
+class EventDeliveryAdmin(ReadOnlyAdmin, BigTableAdmin):
+    list_display = ["created_at", "event_type", "endpoint", "state_badge", "attempt_count", "next_attempt_at"]
+    list_select_related = ["endpoint__tenant"]
+    list_filter = ["state", "event_type"]
+    date_hierarchy = "created_at"
+    search_fields = ["event_id", "endpoint__url"]
+    inlines = [EventDeliveryAttemptInline]
+    actions = ["replay"]
+
+    @admin.display(description="state", ordering="state")
+    def state_badge(self, obj):
+        return badge(obj.get_state_display(), DELIVERY_TONES[obj.state])
+
+    @admin.action(description="Replay the selected deliveries")
+    def replay(self, request, queryset):
+        for delivery in queryset:
+            outbound.replay(delivery)
+        self.message_user(request, f"Queued {len(queryset)} again.", messages.SUCCESS)
+
+
+@admin.register(EventDeliveryAttempt)
+class EventDeliveryAttemptAdmin(ReadOnlyAdmin, BigTableAdmin):
+    list_display = ["at", "delivery", "status_code", "duration_ms", "error"]
+    list_select_related = ["delivery"]
+    date_hierarchy = "at"
+
+
+@admin.register(SyncFlowLink)
+class SyncFlowLinkAdmin(ReadOnlyAdmin):
+    """Sync-flow links issued through the API; the passcode itself is never stored."""
+
+    list_display = ["created_at", "tenant", "providers", "expires_at", "opened_at", "outcome"]
+    list_select_related = ["tenant"]
+    list_filter = [TenantFilter, "outcome"]

@@ -8,7 +8,8 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
 
-from syncing.models import Connection
+from syncing.models import Connection, Tenant
+from syncing.texts import SYNC_FLOW_TEXTS
 
 # Failed sign-ins counted per username and address; past the limit the form refuses for a while.
 LOGIN_FAILURE_LIMIT = 5
@@ -85,15 +86,128 @@ class ConnectionMappingForm(forms.ModelForm):
             "send_contact_details": "Send customers' contact details",
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, choices=None, local_tax_codes=(), **kwargs):
+        """`choices` (a `connections.MappingChoices`) turns the account fields into lists of the
+        provider's accounts and the tax mapping into one list per local tax code; without them
+        (the provider could not be read) the codes are typed."""
         super().__init__(*args, **kwargs)
         self.fields["poll_minutes"].initial = int(self.instance.poll_interval.total_seconds() // 60)
         if self.instance.tax_rate_map is None:
             self.initial["tax_rate_map"] = {}
+        self.tax_fields: dict[str, str] = {}
+        if choices is not None:
+            self._offer("sales_account_code", choices.sales_accounts)
+            self._offer("payment_account_code", choices.payment_accounts)
+            if choices.tax_rates:
+                self._offer_tax_rates(choices.tax_rates, local_tax_codes)
+
+    def _offer(self, name: str, accounts) -> None:
+        """A list of the provider's accounts. A current code it no longer offers stays in the
+        list, marked, so saving other settings never changes it silently."""
+        if not accounts:
+            return
+        current = getattr(self.instance, name)
+        options = [("", "Not set"), *((a.code, f"{a.code} · {a.name}") for a in accounts)]
+        if current and current not in {a.code for a in accounts}:
+            options.append((current, f"{current} (not offered by {self.instance.spec.name})"))
+        label = self.fields[name].label
+        self.fields[name] = forms.ChoiceField(label=label, choices=options, required=False)
+
+    def _offer_tax_rates(self, rates, local_tax_codes) -> None:
+        mapped = self.instance.tax_rate_map or {}
+        codes = list(dict.fromkeys([*local_tax_codes, *mapped]))
+        options = [("", "Send the code as it is"), *((r.code, f"{r.name} ({r.code})") for r in rates)]
+        offered = {r.code for r in rates}
+        del self.fields["tax_rate_map"]
+        for n, code in enumerate(codes):
+            current = mapped.get(code, "")
+            extra = [(current, f"{current} (not offered)")] if current and current not in offered else []
+            name = f"tax_rate_{n}"
+            self.fields[name] = forms.ChoiceField(
+                label=f"Tax code “{code}”", choices=options + extra, required=False, initial=current
+            )
+            self.tax_fields[name] = code
 
     def clean_tax_rate_map(self):
         return self.cleaned_data["tax_rate_map"] or {}
 
     def save(self, commit=True):
         self.instance.poll_interval = timedelta(minutes=self.cleaned_data["poll_minutes"])
+        if self.tax_fields:
+            chosen = {code: self.cleaned_data[name] for name, code in self.tax_fields.items()}
+            self.instance.tax_rate_map = {code: rate for code, rate in chosen.items() if rate}
+        connection = super().save(commit=False)
+        if commit:
+            # Only the settings: a token refreshed meanwhile by a provider call must not be overwritten.
+            connection.save(update_fields=[*self.Meta.fields, "poll_interval", "updated_at"])
+        return connection
+
+
+class ApiKeyConnectForm(forms.Form):
+    """The API id and key of a provider without a sign-in page (Unleashed)."""
+
+    api_id = forms.CharField(label="API id", max_length=100, strip=True)
+    api_key = forms.CharField(
+        label="API key", max_length=200, strip=True, widget=forms.PasswordInput(render_value=False)
+    )
+
+
+class AccountCodesField(forms.CharField):
+    """A list of account codes typed as "200, 090"; stored as a list, empty meaning every account."""
+
+    def prepare_value(self, value):
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        text = super().to_python(value) or ""
+        return [code for code in (part.strip() for part in text.replace("\n", ",").split(",")) if code]
+
+
+class ConnectionAdminForm(forms.ModelForm):
+    visible_accounts = AccountCodesField(
+        required=False,
+        label="Accounts the merchant may choose",
+        help_text="Account codes separated by commas, e.g. 200, 090. Empty: every account listed.",
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+
+
+class _TenantTextsForm(forms.ModelForm):
+    """The tenant with one box per sync-flow text; an empty box means the default."""
+
+    class Meta:
+        model = Tenant
+        fields = ["name", "slug", "timezone", "plan", "monthly_call_allowance"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        saved = self.instance.sync_flow_texts if isinstance(self.instance.sync_flow_texts, dict) else {}
+        for key in SYNC_FLOW_TEXTS:
+            if f"text_{key}" in self.fields:
+                self.fields[f"text_{key}"].initial = saved.get(key, "")
+
+    def save(self, commit=True):
+        self.instance.sync_flow_texts = {
+            key: self.cleaned_data[f"text_{key}"].strip()
+            for key in SYNC_FLOW_TEXTS
+            if self.cleaned_data.get(f"text_{key}", "").strip()
+        }
         return super().save(commit=commit)
+
+
+TEXT_FIELDS = [f"text_{key}" for key in SYNC_FLOW_TEXTS]
+TenantAdminForm = forms.models.ModelFormMetaclass(
+    "TenantAdminForm",
+    (_TenantTextsForm,),
+    {
+        f"text_{key}": forms.CharField(
+            label=key.replace("_", " ").capitalize(),
+            required=False,
+            max_length=300,
+            help_text=f"Default: {default}",
+            widget=forms.TextInput(attrs={"size": 80}),
+        )
+        for key, default in SYNC_FLOW_TEXTS.items()
+    }
+    | {"__module__": __name__},
+)

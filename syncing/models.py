@@ -323,6 +323,9 @@ class SyncRun(models.Model):
     error_summary = models.TextField(blank=True)
     record_errors = models.JSONField(default=list, blank=True)
     deferred_until = models.DateTimeField(null=True, blank=True)
+    # A backfill's date range: what was asked for, not what the feeds' cursors say.
+    range_start = models.DateTimeField(null=True, blank=True)
+    range_end = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -476,3 +479,86 @@ class ApiKey(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class WebhookEndpoint(models.Model):
+    """Where an embedding platform wants to hear about one tenant's events, signed with a secret
+    of its own (kept encrypted, like provider credentials)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.URLField(max_length=500)
+    description = models.CharField(max_length=200, blank=True)
+    # {"secret": "..."}: the key deliveries are signed with.
+    signing = EncryptedJSONField(blank=True, default=dict, editable=False)
+    event_types = models.JSONField(default=list, help_text="The event types this endpoint receives.")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.tenant} → {self.url}"
+
+    @property
+    def secret(self) -> str:
+        return self.signing.get("secret", "")
+
+
+class EventDelivery(models.Model):
+    """One event on its way to one endpoint: the exact payload, where delivery has got to, and
+    (in `attempts`) every try."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        GIVEN_UP = "given_up", "Given up"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event_id = models.CharField(max_length=36, db_index=True)
+    event_type = models.CharField(max_length=50)
+    payload = models.JSONField()
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    attempt_count = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Failed tries are retried with backoff until this moment, a day after the event (or a replay).
+    retry_until = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "event deliveries"
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="event_delivery_due"),
+            models.Index(fields=["endpoint", "-created_at"], name="event_delivery_latest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} #{self.pk} to endpoint {self.endpoint_id} ({self.state})"
+
+
+class EventDeliveryAttempt(models.Model):
+    delivery = models.ForeignKey(EventDelivery, on_delete=models.CASCADE, related_name="attempts")
+    at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_excerpt = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"Attempt on delivery {self.delivery_id}: {self.status_code or self.error}"
+
+
+class SyncFlowLink(models.Model):
+    """A one-time link an embedding platform hands a merchant to connect the chosen providers
+    for one tenant without an account of their own. Only a sha256 of its passcode is kept."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sync_flow_links")
+    passcode_hash = models.CharField(max_length=64, unique=True, editable=False)
+    providers = models.JSONField(default=list, help_text="The providers the merchant is asked to connect.")
+    redirect_url = models.URLField(max_length=500)
+    expires_at = models.DateTimeField()
+    opened_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Sync flow #{self.pk} for {self.tenant} ({', '.join(self.providers)})"

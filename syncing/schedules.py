@@ -18,6 +18,8 @@ SCHEDULES = [
     {"name": "dispatch-due-syncs", "func": "syncing.tasks.dispatch_due_syncs", "minutes": 1},
     {"name": "dispatch-due-outbox", "func": "invoices.tasks.dispatch_due_outbox", "minutes": 1},
     {"name": "mark-stalled-runs", "func": "syncing.tasks.mark_stalled_runs_task", "minutes": 5},
+    {"name": "queue-due-webhook-deliveries", "func": "syncing.tasks.queue_due_deliveries_task", "minutes": 1},
+    {"name": "send-outbox-digests", "func": "invoices.tasks.send_outbox_digests_task", "minutes": 24 * 60},
 ]
 
 MIN_POLL_INTERVAL = timedelta(minutes=5)

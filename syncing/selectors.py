@@ -6,16 +6,24 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from statistics import median
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
-from django.db.models import Window as Over
-from django.db.models.functions import RowNumber, TruncDate
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from connectors.base import Capability, Category, Window
 from connectors.budget import limits_for, window_start
 from connectors.registry import all_providers
-from invoices.models import OutboxEntry
-from syncing.models import ApiUsage, BudgetWindow, Connection, Product, ProductLink, SyncRun
+from invoices.models import OutboxEntry, SaleLine
+from syncing.models import (
+    ApiUsage,
+    BudgetWindow,
+    Connection,
+    Customer,
+    CustomerLink,
+    Product,
+    ProductLink,
+    SyncRun,
+)
 
 # A change made remotely must show locally within this long, whatever a connection asks for.
 MAX_POLL_INTERVAL = timedelta(hours=2)
@@ -166,19 +174,27 @@ def dashboard_connections(tenant) -> list[Connection]:
     )
 
 
-def latest_runs_by_kind(connections: list[Connection]) -> dict[tuple[int, str], dict[str, SyncRun]]:
-    """(connection id, kind) -> {"latest": run, "succeeded": run}: two queries in all."""
+def latest_runs_by_kind(
+    connections: list[Connection], kinds: list[str] | None = None
+) -> dict[tuple[int, str], dict[str, SyncRun]]:
+    """(connection id, kind) -> {"latest": run, "succeeded": run}: two queries in all, whatever
+    the history. The first finds each run's id with a subquery per kind that reads the run_latest
+    index (connection, kind, -started_at) from its top, so years of runs cost nothing; the second
+    loads those runs."""
+    kinds = kinds or list(SyncRun.Kind.values)
+    annotations = {}
+    for kind in kinds:
+        runs = SyncRun.objects.filter(connection=OuterRef("pk"), kind=kind).order_by("-started_at", "-pk")
+        annotations[f"latest_{kind}"] = Subquery(runs.values("pk")[:1])
+        annotations[f"succeeded_{kind}"] = Subquery(runs.filter(status__in=_SUCCESS).values("pk")[:1])
+    wanted: dict[int, list[str]] = {}
+    for row in Connection.objects.filter(pk__in=[c.pk for c in connections]).values("pk", **annotations):
+        for name, run_id in row.items():
+            if name != "pk" and run_id is not None:
+                wanted.setdefault(run_id, []).append(name.partition("_")[0])
     found: dict[tuple[int, str], dict[str, SyncRun]] = {}
-    base = SyncRun.objects.filter(connection__in=connections)
-    for label, runs in (("latest", base), ("succeeded", base.filter(status__in=_SUCCESS))):
-        ranked = runs.annotate(
-            rank=Over(
-                RowNumber(),
-                partition_by=[F("connection_id"), F("kind")],
-                order_by=[F("started_at").desc(), F("pk").desc()],
-            )
-        ).filter(rank=1)
-        for run in ranked:
+    for run in SyncRun.objects.filter(pk__in=list(wanted)):
+        for label in wanted[run.pk]:
             found.setdefault((run.connection_id, run.kind), {})[label] = run
     return found
 
@@ -248,3 +264,44 @@ def products_for_dashboard(tenant, *, search: str = "") -> QuerySet:
         "pk", "product_id", "connection_id", "remote_id", "remote_deleted", "last_confirmed_at"
     )
     return products.prefetch_related(Prefetch("links", queryset=links)).order_by("sku", "pk")
+
+
+def outbox_for_dashboard(tenant, *, state: str = "") -> QuerySet[OutboxEntry]:
+    """The tenant's outbox entries (disconnected connections' too), newest first, optionally in
+    one state. The connection ids are read first and newest is by id, not created_at (set on
+    insert, so the same order): the primary key's index then serves the page directly instead of
+    a join and a sort of every entry the tenant ever had."""
+    connection_ids = list(Connection.objects.filter(tenant=tenant).values_list("pk", flat=True))
+    entries = OutboxEntry.objects.filter(connection_id__in=connection_ids)
+    if state:
+        entries = entries.filter(state=state)
+    return entries.select_related("sale", "depends_on__sale", "connection").order_by("-pk")
+
+
+def customers_for_dashboard(tenant, *, search: str = "", linked: str = "") -> QuerySet:
+    """The tenant's customers matching a name, email or account number fragment, with their links
+    (and how each was made) prefetched. `linked="no"` keeps those no connection has a live link
+    for, `linked="yes"` those with at least one."""
+    customers = Customer.objects.filter(tenant=tenant)
+    if search:
+        customers = customers.filter(
+            Q(name__icontains=search) | Q(email__icontains=search) | Q(account_number__icontains=search)
+        )
+    if linked in ("yes", "no"):
+        live = CustomerLink.objects.filter(customer=OuterRef("pk"), remote_deleted=False)
+        customers = customers.filter(Exists(live) if linked == "yes" else ~Exists(live))
+    links = CustomerLink.objects.filter(connection__tenant=tenant).only(
+        "pk", "customer_id", "connection_id", "remote_id", "method", "remote_deleted", "last_confirmed_at"
+    )
+    return customers.prefetch_related(Prefetch("links", queryset=links)).order_by("name", "pk")
+
+
+def local_tax_codes(tenant, *, limit: int = 20) -> list[str]:
+    """The tax codes the tenant's products and sales carry (the first `limit` by code): the rows
+    of the tax-rate mapping."""
+    products = Product.objects.filter(tenant=tenant).exclude(tax_code="")
+    sales = SaleLine.objects.filter(sale__tenant=tenant).exclude(tax_code="")
+    codes = set()
+    for rows in (products, sales):
+        codes |= set(rows.values_list("tax_code", flat=True).distinct().order_by("tax_code")[:limit])
+    return sorted(codes)[:limit]

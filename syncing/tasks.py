@@ -13,8 +13,8 @@ from django_q.tasks import async_task
 
 from connectors.base import Capability
 from syncing import selectors
-from syncing.models import Connection, Product, SyncRun, WebhookDelivery
-from syncing.services import customers, products, runs, stock, webhooks
+from syncing.models import Connection, EventDelivery, Product, SyncRun, WebhookDelivery
+from syncing.services import backfill, customers, outbound, products, runs, stock, webhooks
 
 # What a due poll pulls, in order, where the provider can.
 POLLED_RESOURCES = {
@@ -86,3 +86,18 @@ def process_webhook_task(delivery_id: int) -> dict:
 
 def mark_stalled_runs_task() -> dict:
     return {"stalled": runs.mark_stalled_runs()}
+
+
+def deliver_event_task(delivery_id: int) -> dict:
+    delivery = EventDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    delivery = outbound.deliver(delivery)
+    return {"delivery": delivery.pk, "state": delivery.state, "attempts": delivery.attempt_count}
+
+
+def backfill_task(run_id: int) -> dict:
+    run = SyncRun.objects.select_related("connection__tenant").get(pk=run_id)
+    return backfill.run_backfill(run).summary()
+
+
+def queue_due_deliveries_task() -> dict:
+    return {"queued": outbound.queue_due_deliveries()}

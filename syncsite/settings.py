@@ -184,6 +184,19 @@ CACHES = {
 # Provider API calls: how long the ApiCall log is kept (ApiUsage counters are kept for good).
 API_CALL_RETENTION_DAYS = env.int("API_CALL_RETENTION_DAYS", default=30)
 
+# The outbox: a refused entry is retried every few hours and given up after so many attempts;
+# past a handful of outbox emails a day, a tenant's owners get one daily digest instead.
+OUTBOX_ATTENTION_RETRY_HOURS = env.int("OUTBOX_ATTENTION_RETRY_HOURS", default=3)
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+OUTBOX_EMAILS_BEFORE_DIGEST = env.int("OUTBOX_EMAILS_BEFORE_DIGEST", default=5)
+# How long after a business day ends (tenant's time zone) its summary invoice posts.
+DAILY_SUMMARY_GRACE_MINUTES = env.int("DAILY_SUMMARY_GRACE_MINUTES", default=60)
+API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=120)
+
+# Outgoing webhooks to loopback or private addresses are refused in production, so an API key
+# cannot make the server call its own network; the demo and tests deliver to loopback.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=DEBUG)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

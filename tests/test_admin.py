@@ -11,7 +11,7 @@ from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from invoices.models import GivenUpOutboxEntry, OutboxAttempt, OutboxEntry, Sale, SaleLine
+from invoices.models import GivenUpOutboxEntry, OutboxAttempt, OutboxEntry, Sale, SaleLine, SummarySale
 from syncing.models import (
     ApiCall,
     ApiKey,
@@ -20,16 +20,21 @@ from syncing.models import (
     Connection,
     Customer,
     CustomerLink,
+    EventDelivery,
+    EventDeliveryAttempt,
     Location,
     Membership,
     Product,
     ProductLink,
     StockLevel,
+    SyncFlowLink,
     SyncLease,
     SyncRun,
     Tenant,
     WebhookDelivery,
+    WebhookEndpoint,
 )
+from syncing.services import outbound, sync_flow
 from syncing.services.api_keys import create_api_key
 from tests import factories
 
@@ -66,6 +71,14 @@ def given_up_entry(connection):
     return entry
 
 
+def webhook_delivery(connection):
+    endpoint, _ = outbound.create_endpoint(
+        tenant=connection.tenant, url="https://platform.example/hooks", event_types=["sync.completed"]
+    )
+    deliveries = outbound.emit_event(connection.tenant, "sync.completed", {"run": 1})
+    return next(delivery for delivery in deliveries if delivery.endpoint_id == endpoint.pk)
+
+
 # One row of each registered model, with the relations its pages show; `connection` is shared
 # so rows hang off one tenant the way they do in use.
 BUILDERS = {
@@ -87,12 +100,31 @@ BUILDERS = {
     WebhookDelivery: lambda c: factories.WebhookDeliveryFactory(
         connection=c, run=factories.SyncRunFactory(connection=c)
     ),
+    WebhookEndpoint: lambda c: webhook_delivery(c).endpoint,
+    EventDelivery: lambda c: webhook_delivery(c),
+    EventDeliveryAttempt: lambda c: EventDeliveryAttempt.objects.create(
+        delivery=webhook_delivery(c), status_code=500
+    ),
+    SyncFlowLink: lambda c: sync_flow.create_link(
+        tenant=c.tenant, commerce=None, accounting="xero", redirect_url="https://platform.example/"
+    )[0],
     Sale: full_sale,
     SaleLine: lambda c: factories.SaleLineFactory(sale__tenant=c.tenant),
     OutboxEntry: lambda c: factories.OutboxEntryFactory(sale__tenant=c.tenant, connection=c),
     GivenUpOutboxEntry: given_up_entry,
     OutboxAttempt: lambda c: factories.OutboxAttemptFactory(
         entry__sale__tenant=c.tenant, entry__connection=c
+    ),
+    SummarySale: lambda c: SummarySale.objects.create(
+        entry=factories.OutboxEntryFactory(
+            kind=OutboxEntry.Kind.DAILY_SUMMARY,
+            sale=None,
+            business_day="2026-11-20",
+            sequence=SummarySale.objects.count() + 1,
+            connection=c,
+        ),
+        sale=factories.SaleFactory(tenant=c.tenant),
+        connection=c,
     ),
 }
 MODELS = list(BUILDERS)

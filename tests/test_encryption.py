@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.db import connection as db
 from django.test import override_settings
 
-from syncing.models import Connection
+from syncing.models import Connection, WebhookEndpoint
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -74,3 +74,14 @@ def test_a_malformed_key_is_refused_with_a_sentence():
         pytest.raises(ImproperlyConfigured, match="must hold Fernet keys"),
     ):
         factories.ConnectionFactory(credentials=TOKENS)
+
+
+def test_rotation_also_re_encrypts_webhook_endpoint_secrets():
+    with override_settings(FIELD_ENCRYPTION_KEYS=[OLD_KEY]):
+        endpoint = WebhookEndpoint.objects.create(
+            tenant=factories.TenantFactory(), url="https://platform.example/hooks", signing={"secret": "s3"}
+        )
+    with override_settings(FIELD_ENCRYPTION_KEYS=[NEW_KEY, OLD_KEY]):
+        call_command("rotate_encryption_keys", stdout=io.StringIO())
+    with override_settings(FIELD_ENCRYPTION_KEYS=[NEW_KEY]):
+        assert WebhookEndpoint.objects.get(pk=endpoint.pk).secret == "s3"

@@ -118,6 +118,8 @@ class Emulator:
         self.log: list[tuple[str, str, int]] = []
         self._faults: deque[Fault] = deque()
         self.faults_injected: Counter[str] = Counter()
+        # Consulted for every request no queued fault matched: a benchmark's random faults.
+        self.fault_source: Callable[[Request], Fault | None] | None = None
         self._routes = [
             (*getattr(self, name).route, getattr(self, name))
             for name in dir(type(self))
@@ -153,6 +155,13 @@ class Emulator:
                     self.faults_injected[fault.kind] += 1
                     return fault
         return None
+
+    def _draw_fault(self, request: Request) -> Fault | None:
+        fault = self.fault_source(request) if self.fault_source else None
+        if fault:
+            with self.lock:
+                self.faults_injected[fault.kind] += 1
+        return fault
 
     # Call log ---------------------------------------------------------------------------
 
@@ -243,7 +252,7 @@ class Emulator:
         return [response.body]
 
     def handle(self, request: Request) -> Response:
-        fault = self._take_fault(request.path)
+        fault = self._take_fault(request.path) or self._draw_fault(request)
         if fault and fault.kind == "delay":
             time.sleep(fault.seconds)
         if fault and fault.kind == "status":

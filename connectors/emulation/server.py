@@ -14,6 +14,8 @@ class ConnectionDropped(Exception):
 class _Handler(ServerHandler):
     def handle_error(self):
         if isinstance(self._exc, ConnectionDropped):
+            # Nothing was answered, but wsgiref's close() logs a status line: give it one.
+            self.status = self.status or "000 Dropped"
             self.close()
             return
         super().handle_error()

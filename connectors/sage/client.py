@@ -22,11 +22,16 @@ from connectors.records import (
     InvoiceResult,
     NewCustomer,
     NewProduct,
+    PaymentDraft,
+    PaymentResult,
+    RemoteAccount,
     RemoteCustomer,
     RemoteInvoice,
     RemoteOrganisation,
+    RemotePayment,
     RemoteProduct,
     RemoteStock,
+    RemoteTaxRate,
 )
 from connectors.sage import mapping
 from connectors.sage.provider import SAGE
@@ -68,6 +73,7 @@ class SageConnector(Connector):
         super().__init__(session)
         self._tax_percentages: dict[str, Decimal] | None = None
         self._ledger_accounts: dict[str, str] | None = None
+        self._bank_accounts: dict[str, str] | None = None
 
     # Hooks the session calls ---------------------------------------------------------------------
 
@@ -201,6 +207,15 @@ class SageConnector(Connector):
                 found.update((item.get("id"), item) for item in listed.items if item.get("id") in missing)
         return [found[i] for i in wanted if found.get(i) is not None]
 
+    def catalogue_page(self, page: str | None) -> Page[RemoteProduct]:
+        """One page of the whole live catalogue, for a sweep that walks it a page per run (Sage has
+        no id filter, so this is the cheapest way to see every item: 200 a call). `next_page` is
+        the following page number, None after the last page."""
+        number = int(page or 1)
+        listed = self._list("stock_items", {}, page=number, purpose="sweep products")
+        records = [mapping.product_from_stock_item(item) for item in listed.items]
+        return Page(records, next_page=str(number + 1) if listed.has_next else None, high_water_mark=None)
+
     def _stock_item(self, remote_id: str) -> dict | None:
         try:
             return self.session.get_json(f"stock_items/{remote_id}", purpose="find product by id")
@@ -276,6 +291,81 @@ class SageConnector(Connector):
                 continue
             results.append(mapping.invoice_result(draft, data))
         return results
+
+    def post_credit_notes(self, credit_notes: Sequence[InvoiceDraft]) -> list[InvoiceResult]:
+        results = []
+        for draft in credit_notes:
+            body = mapping.sales_credit_note_body(
+                draft,
+                tax_percentages=self._tax_rates_for(draft),
+                ledger_accounts=self._ledger_accounts_for(draft),
+            )
+            try:
+                data = self.session.send_json(
+                    "POST", "sales_credit_notes", json=body, idempotent=True, purpose="post credit note"
+                )
+            except ValidationFailed as refused:
+                results.append(InvoiceResult(reference=draft.reference, errors=tuple(refused.messages)))
+                continue
+            note = mapping.credit_note_from_sales_credit_note(data)
+            results.append(InvoiceResult(reference=draft.reference, invoice=note))
+        return results
+
+    def find_credit_note_by_reference(self, reference: str) -> RemoteInvoice | None:
+        for item in self._every("sales_credit_notes", {"search": reference}, purpose="find credit note"):
+            note = mapping.credit_note_from_sales_credit_note(item)
+            if note.reference == reference:
+                return note
+        return None
+
+    def post_payments(self, payments: Sequence[PaymentDraft]) -> list[PaymentResult]:
+        """One contact payment per POST, allocated to its invoice (or credit note, for a refund)."""
+        results = []
+        for draft in payments:
+            bank_account_id = self._bank_account_id(draft.account_code)
+            body = mapping.contact_payment_body(draft, bank_account_id=bank_account_id)
+            try:
+                data = self.session.send_json(
+                    "POST", "contact_payments", json=body, idempotent=True, purpose="post payment"
+                )
+            except ValidationFailed as refused:
+                results.append(PaymentResult(reference=draft.reference, errors=tuple(refused.messages)))
+                continue
+            payment = mapping.payment_from_contact_payment(data)
+            results.append(PaymentResult(reference=draft.reference, payment=payment))
+        return results
+
+    def find_payment(self, payment: PaymentDraft) -> RemotePayment | None:
+        # Sage keeps an idempotency_id replay for a while, but documents no retention: the lookup
+        # covers a retry after that. The contact's payments on the day are few.
+        params = {
+            "contact_id": payment.contact_remote_id,
+            "from_date": payment.paid_on.isoformat(),
+            "to_date": payment.paid_on.isoformat(),
+        }
+        for item in self._every("contact_payments", params, purpose="find payment"):
+            found = mapping.payment_from_contact_payment(item)
+            if found.reference == payment.reference and mapping.payment_allocated_to(
+                item, payment.document_remote_id
+            ):
+                return found
+        return None
+
+    def _bank_account_id(self, code: str) -> str:
+        """A bank account's id from the nominal code merchants know ("1200"), read once per
+        connector; a 32-character id passes as it is."""
+        if SAGE_ID.match(code):
+            return code
+        if self._bank_accounts is None:
+            items = list(self._every("bank_accounts", {}, purpose="read bank accounts"))
+            self._bank_accounts = mapping.bank_account_ids(items)
+        return self._bank_accounts.get(code, code)
+
+    def list_accounts(self) -> list[RemoteAccount]:
+        return mapping.chart_accounts(list(self._every("ledger_accounts", {}, purpose="list accounts")))
+
+    def list_tax_rates(self) -> list[RemoteTaxRate]:
+        return mapping.visible_tax_rates(list(self._every("tax_rates", {}, purpose="list tax rates")))
 
     def _tax_rates_for(self, draft: InvoiceDraft) -> dict[str, Decimal]:
         """Tax rate percentages, read once per connector and only when a line names a rate."""

@@ -85,6 +85,9 @@ class Books:
     stock_items: dict[str, dict] = field(default_factory=dict)
     contacts: dict[str, dict] = field(default_factory=dict)
     invoices: dict[str, dict] = field(default_factory=dict)
+    credit_notes: dict[str, dict] = field(default_factory=dict)
+    payments: dict[str, dict] = field(default_factory=dict)
+    bank_accounts: list[dict] = field(default_factory=list)
     ledger_accounts: list[dict] = field(default_factory=list)
     tax_rates: list[dict] = field(default_factory=list)
     replays: dict[tuple[str, str], Response] = field(default_factory=dict)
@@ -105,6 +108,7 @@ class SageEmulator(Emulator):
             self.books[business["id"]] = Books(
                 business=business,
                 ledger_accounts=_sample("ledger_accounts.json"),
+                bank_accounts=_sample("bank_accounts.json"),
                 tax_rates=_sample("tax_rates.json"),
             )
         self.lead_business_id = lead["id"]
@@ -574,7 +578,156 @@ class SageEmulator(Emulator):
                 f"{source.rsplit('.', 1)[-1].replace('_', ' ').capitalize()} is not a number", source
             ) from None
 
+    # Sales credit notes ------------------------------------------------------------------------
+
+    @route("GET", API + "/sales_credit_notes")
+    def list_sales_credit_notes(self, request: Request) -> Response:
+        records = self._changed(request, list(request.books.credit_notes.values()))
+        if request.params.get("search"):
+            needle = request.params["search"].lower()
+            records = [
+                r
+                for r in records
+                if needle in (r.get("reference") or "").lower() or needle in r["contact_name"].lower()
+            ]
+        return self._page(request, "sales_credit_notes", records)
+
+    @route("GET", API + "/sales_credit_notes/(?P<key>[^/]+)")
+    def get_sales_credit_note(self, request: Request) -> Response:
+        return self._one(request.books.credit_notes, request.args["key"])
+
+    @route("POST", API + "/sales_credit_notes")
+    def create_sales_credit_note(self, request: Request) -> Response:
+        return self._replay_or_create(request, "sales_credit_note", self._create_sales_credit_note)
+
+    def _create_sales_credit_note(self, books: Books, fields: dict) -> dict:
+        """Checked and totalled as an invoice is; numbered SCN-n, with `outstanding_amount` the
+        credit left to refund or allocate."""
+        lines = fields.get("credit_note_lines")
+        if not isinstance(lines, list) or not lines:
+            raise Invalid("Credit note lines can't be blank", "credit_note_lines")
+        record = self._create_sales_invoice(
+            Books(
+                business=books.business,
+                contacts=books.contacts,
+                ledger_accounts=books.ledger_accounts,
+                tax_rates=books.tax_rates,
+            ),
+            {**fields, "invoice_lines": lines},
+        )
+        note_id = self._new_id("sales_credit_note")
+        number = f"SCN-{len(books.credit_notes) + 1}"
+        record.update(
+            id=note_id,
+            displayed_as=number,
+            credit_note_number=number,
+            credit_note_lines=record.pop("invoice_lines"),
+            status={"id": "UNPAID", "displayed_as": "Unpaid"},
+        )
+        record["$path"] = f"/sales_credit_notes/{note_id}"
+        for key in ("invoice_number", "due_date"):
+            record.pop(key)
+        books.credit_notes[note_id] = record
+        return record
+
+    # Contact payments ---------------------------------------------------------------------------
+
+    @route("GET", API + "/contact_payments")
+    def list_contact_payments(self, request: Request) -> Response:
+        records = self._changed(request, list(request.books.payments.values()))
+        params = request.params
+        if params.get("contact_id"):
+            records = [r for r in records if r["contact"]["id"] == params["contact_id"]]
+        if params.get("transaction_type_id"):
+            records = [r for r in records if r["transaction_type"]["id"] == params["transaction_type_id"]]
+        if params.get("from_date"):
+            records = [r for r in records if r["date"] >= params["from_date"]]
+        if params.get("to_date"):
+            records = [r for r in records if r["date"] <= params["to_date"]]
+        return self._page(request, "contact_payments", records)
+
+    @route("GET", API + "/contact_payments/(?P<key>[^/]+)")
+    def get_contact_payment(self, request: Request) -> Response:
+        return self._one(request.books.payments, request.args["key"])
+
+    @route("POST", API + "/contact_payments")
+    def create_contact_payment(self, request: Request) -> Response:
+        return self._replay_or_create(request, "contact_payment", self._create_contact_payment)
+
+    def _create_contact_payment(self, books: Books, fields: dict) -> dict:
+        """A customer receipt allocated to sales invoices, or a customer refund allocated to sales
+        credit notes (https://developer.sage.com/accounting/guides/concepts/payments); every
+        allocation must fit what is outstanding and together make up the total."""
+        kind = fields.get("transaction_type_id")
+        documents = {"CUSTOMER_RECEIPT": books.invoices, "CUSTOMER_REFUND": books.credit_notes}.get(kind)
+        if documents is None:
+            raise Invalid("Transaction Type is invalid", "transaction_type_id")
+        contact = books.contacts.get(str(fields.get("contact_id") or ""))
+        if contact is None or contact.get("deleted_at"):
+            raise Invalid("Contact is invalid", "contact_id")
+        bank = next((b for b in books.bank_accounts if b["id"] == fields.get("bank_account_id")), None)
+        if bank is None:
+            raise Invalid("Bank Account is invalid", "bank_account_id")
+        try:
+            date = datetime.strptime(str(fields.get("date") or ""), "%Y-%m-%d").date()
+        except ValueError:
+            raise Invalid("Date is invalid", "date") from None
+        total = self._decimal(fields.get("total_amount"), "total_amount")
+        if total <= 0:
+            raise Invalid("Total Amount must be greater than 0", "total_amount")
+        allocations = []
+        for number, allocation in enumerate(fields.get("allocated_artefacts") or []):
+            where = f"allocated_artefacts.{number}"
+            document = documents.get(str((allocation or {}).get("artefact_id") or ""))
+            if document is None or document.get("deleted_at") or document["contact"]["id"] != contact["id"]:
+                raise Invalid("Artefact is invalid", f"{where}.artefact_id")
+            amount = self._decimal(allocation.get("amount"), f"{where}.amount")
+            if amount <= 0 or amount > Decimal(document["outstanding_amount"]):
+                raise Invalid("Amount must not exceed the outstanding amount", f"{where}.amount")
+            allocations.append((document, amount))
+        if sum((amount for _, amount in allocations), ZERO) != total:
+            raise Invalid("Total Amount must equal the allocated amounts", "total_amount")
+        now = _stamp(self._now())
+        for document, amount in allocations:
+            left = Decimal(document["outstanding_amount"]) - amount
+            document["outstanding_amount"] = _money(left)
+            document["status"] = (
+                {"id": "PAID", "displayed_as": "Paid"}
+                if left == 0
+                else {"id": "PART_PAID", "displayed_as": "Part Paid"}
+            )
+            document["updated_at"] = now
+        payment_id = self._new_id("contact_payment")
+        record = {
+            "id": payment_id,
+            "displayed_as": fields.get("reference") or payment_id,
+            "$path": f"/contact_payments/{payment_id}",
+            "transaction_type": {"id": kind, "displayed_as": kind.replace("_", " ").title()},
+            "contact": {"id": contact["id"], "displayed_as": contact["displayed_as"]},
+            "bank_account": {"id": bank["id"], "displayed_as": bank["displayed_as"]},
+            "date": date.isoformat(),
+            "total_amount": _money(total),
+            "reference": fields.get("reference") or "",
+            "allocated_artefacts": [
+                {
+                    "id": self._new_id("allocation"),
+                    "artefact": {"id": document["id"], "displayed_as": document["displayed_as"]},
+                    "amount": _money(amount),
+                }
+                for document, amount in allocations
+            ],
+            "created_at": now,
+            "updated_at": now,
+            "deleted_at": None,
+        }
+        books.payments[payment_id] = record
+        return record
+
     # Reference data ----------------------------------------------------------------------------
+
+    @route("GET", API + "/bank_accounts")
+    def list_bank_accounts(self, request: Request) -> Response:
+        return self._page(request, "bank_accounts", request.books.bank_accounts)
 
     @route("GET", API + "/ledger_accounts")
     def list_ledger_accounts(self, request: Request) -> Response:
@@ -671,6 +824,38 @@ class SageEmulator(Emulator):
                 }
                 for r in self.lead.stock_items.values()
                 if not r.get("deleted_at")
+            ]
+
+    def credit_notes(self) -> list[dict]:
+        with self.lock:
+            return [
+                {
+                    "remote_id": r["id"],
+                    "reference": r["reference"],
+                    "contact_id": r["contact"]["id"],
+                    "total": Decimal(r["total_amount"]),
+                }
+                for r in self.lead.credit_notes.values()
+            ]
+
+    def payments(self) -> list[dict]:
+        with self.lock:
+            return [
+                {
+                    "remote_id": r["id"],
+                    "reference": r["reference"],
+                    "document_id": r["allocated_artefacts"][0]["artefact"]["id"]
+                    if r["allocated_artefacts"]
+                    else "",
+                    "account_code": next(
+                        str(b["nominal_code"])
+                        for b in self.lead.bank_accounts
+                        if b["id"] == r["bank_account"]["id"]
+                    ),
+                    "amount": Decimal(r["total_amount"]),
+                    "type": r["transaction_type"]["id"],
+                }
+                for r in self.lead.payments.values()
             ]
 
     def invoices(self) -> list[dict]:

@@ -14,16 +14,21 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from connectors.payload import Payload
 from connectors.records import (
+    AccountKind,
     InvoiceDraft,
     InvoiceLineDraft,
     InvoiceResult,
     NewCustomer,
     NewProduct,
+    PaymentDraft,
+    RemoteAccount,
     RemoteCustomer,
     RemoteInvoice,
     RemoteOrganisation,
+    RemotePayment,
     RemoteProduct,
     RemoteStock,
+    RemoteTaxRate,
 )
 
 # Sage keeps one stock figure per item per business: there is no location to name.
@@ -130,6 +135,49 @@ def organisations_from_businesses(data) -> list[RemoteOrganisation]:
 def tax_percentages(items: list[dict]) -> dict[str, Decimal]:
     rates = (_record(item, "Tax rate", "id") for item in items)
     return {rate["id"].str(): rate["percentage"].optional_decimal() or Decimal("0") for rate in rates}
+
+
+# Ledger account types that take sales, and those that can be paid into (LedgerAccountType ids).
+SALES_LEDGER_TYPES = {"SALES", "OTHER_INCOME"}
+BANK_LEDGER_TYPES = {"BANK"}
+
+
+def chart_accounts(items: list[dict]) -> list[RemoteAccount]:
+    """Ledger accounts in the chart, by nominal code: the code merchants know and invoice lines
+    are resolved from (see `ledger_account_ids`)."""
+    accounts = []
+    for item in items:
+        account = _record(item, "Ledger account", "name")
+        if not account["included_in_chart"].optional_bool(True):
+            continue
+        kind = account["ledger_account_type"]["id"].optional_str() or ""
+        accounts.append(
+            RemoteAccount(
+                code=str(account["nominal_code"].int()),
+                name=account["name"].optional_str() or account["displayed_as"].optional_str() or "",
+                kind=(
+                    AccountKind.BANK
+                    if kind in BANK_LEDGER_TYPES
+                    else AccountKind.SALES
+                    if kind in SALES_LEDGER_TYPES
+                    else AccountKind.OTHER
+                ),
+            )
+        )
+    return accounts
+
+
+def visible_tax_rates(items: list[dict]) -> list[RemoteTaxRate]:
+    rates = (_record(item, "Tax rate", "name") for item in items)
+    return [
+        RemoteTaxRate(
+            code=rate["id"].str(),
+            name=rate["displayed_as"].optional_str() or rate["name"].optional_str() or "",
+            percentage=rate["percentage"].optional_decimal(),
+        )
+        for rate in rates
+        if rate["is_visible"].optional_bool(True)
+    ]
 
 
 def ledger_account_ids(items: list[dict]) -> dict[str, str]:
@@ -254,3 +302,69 @@ def sales_invoice_body(
 
 def invoice_result(draft: InvoiceDraft, data) -> InvoiceResult:
     return InvoiceResult(reference=draft.reference, invoice=invoice_from_sales_invoice(data))
+
+
+# Credit notes and contact payments ---------------------------------------------------------------
+
+
+def sales_credit_note_body(
+    draft: InvoiceDraft, *, tax_percentages: Mapping[str, Decimal], ledger_accounts: Mapping[str, str]
+) -> dict:
+    """A refund as a sales credit note: the invoice's fields, with `credit_note_lines` in the
+    `sales_credit_note` namespace (idempotency_id supported there too, FACTS 2.6)."""
+    fields = sales_invoice_body(draft, tax_percentages=tax_percentages, ledger_accounts=ledger_accounts)[
+        "sales_invoice"
+    ]
+    fields["credit_note_lines"] = fields.pop("invoice_lines")
+    return {"sales_credit_note": fields}
+
+
+def credit_note_from_sales_credit_note(data) -> RemoteInvoice:
+    note = _record(data, "Sales credit note", "reference")
+    return RemoteInvoice(
+        remote_id=note["id"].str(),
+        reference=note["reference"].optional_str() or "",
+        number=note["credit_note_number"].optional_str() or "",
+        status=note["status"]["id"].optional_str() or "",
+        total=note["total_amount"].optional_decimal(),
+    )
+
+
+def bank_account_ids(items: list[dict]) -> dict[str, str]:
+    """Nominal code ("1200") -> bank account id: contact payments name the bank account, which
+    merchants know by its ledger's nominal code."""
+    accounts = (_record(item, "Bank account", "id") for item in items)
+    return {str(account["nominal_code"].int()): account["id"].str() for account in accounts}
+
+
+def contact_payment_body(draft: PaymentDraft, *, bank_account_id: str) -> dict:
+    """A customer receipt allocated to the invoice it pays, or a customer refund allocated to the
+    credit note it pays out (https://developer.sage.com/accounting/guides/concepts/payments)."""
+    payment = {
+        "transaction_type_id": "CUSTOMER_REFUND" if draft.refund else "CUSTOMER_RECEIPT",
+        "contact_id": draft.contact_remote_id,
+        "bank_account_id": bank_account_id,
+        "date": draft.paid_on.isoformat(),
+        "total_amount": str(draft.amount),
+        "reference": draft.reference,
+        "idempotency_id": idempotency_id(draft.idempotency_key),
+        "allocated_artefacts": [{"artefact_id": draft.document_remote_id, "amount": str(draft.amount)}],
+    }
+    return {"contact_payment": payment}
+
+
+def payment_from_contact_payment(data) -> RemotePayment:
+    payment = _record(data, "Contact payment", "reference")
+    return RemotePayment(
+        remote_id=payment["id"].str(),
+        reference=payment["reference"].optional_str() or "",
+        amount=payment["total_amount"].optional_decimal(),
+    )
+
+
+def payment_allocated_to(data, document_id: str) -> bool:
+    payment = _record(data, "Contact payment", "reference")
+    return any(
+        allocation["artefact"]["id"].optional_str() == document_id
+        for allocation in payment["allocated_artefacts"].optional_list()
+    )

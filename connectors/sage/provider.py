@@ -32,6 +32,12 @@ SAGE = ProviderSpec(
             Capability.CREATE_CUSTOMER,
             Capability.POST_INVOICES,
             Capability.FIND_INVOICE_BY_REFERENCE,
+            Capability.POST_CREDIT_NOTES,
+            Capability.FIND_CREDIT_NOTE_BY_REFERENCE,
+            Capability.POST_PAYMENTS,
+            Capability.FIND_PAYMENT,
+            Capability.LIST_ACCOUNTS,
+            Capability.LIST_TAX_RATES,
         }
     ),
     page_size=200,

@@ -115,6 +115,11 @@ class UnleashedConnector(Connector):
             return RateLimited
         return None
 
+    def check_access(self) -> None:
+        """One small signed call (a one-row page of warehouses) before the merchant's API id and
+        key are saved: a wrong pair answers 403 and raises AuthorizationRevoked."""
+        self._list("Warehouses", {"pageSize": 1}, purpose="check access")
+
     # Reading lists -------------------------------------------------------------------------------
 
     def _list(self, resource: str, params: dict, *, page: int = 1, purpose: str = "") -> mapping.ListPage:

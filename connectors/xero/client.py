@@ -16,11 +16,16 @@ from connectors.records import (
     InvoiceResult,
     NewCustomer,
     NewProduct,
+    PaymentDraft,
+    PaymentResult,
+    RemoteAccount,
     RemoteCustomer,
     RemoteInvoice,
     RemoteOrganisation,
+    RemotePayment,
     RemoteProduct,
     RemoteStock,
+    RemoteTaxRate,
 )
 from connectors.xero import mapping
 from connectors.xero.provider import XERO
@@ -65,6 +70,15 @@ class XeroConnector(Connector):
         if not isinstance(body, list):
             raise ProviderBug("Xero connections: the answer is not a list")
         return [mapping.connection_to_organisation(connection) for connection in body]
+
+    # Settings: accounts and tax rates a mapping may name ------------------------------------------
+
+    def list_accounts(self) -> list[RemoteAccount]:
+        # GET /Accounts is not paged: the whole chart in one call (FACTS 1.4).
+        return mapping.live_accounts(self.session.get_json("Accounts", purpose="list accounts"))
+
+    def list_tax_rates(self) -> list[RemoteTaxRate]:
+        return mapping.live_tax_rates(self.session.get_json("TaxRates", purpose="list tax rates"))
 
     # Items and stock ----------------------------------------------------------------------------
 
@@ -228,11 +242,70 @@ class XeroConnector(Connector):
         live = [i for i in found if i.reference == reference and i.status not in ("DELETED", "VOIDED")]
         return live[0] if live else None
 
+    # Credit notes and payments: batched and keyed like invoices ----------------------------------
 
-def batch_idempotency_key(drafts: Sequence[InvoiceDraft]) -> str:
+    def post_credit_notes(self, credit_notes: Sequence[InvoiceDraft]) -> list[InvoiceResult]:
+        return self._put_batches(
+            "CreditNotes", credit_notes, mapping.draft_to_credit_note, mapping.credit_note_results
+        )
+
+    def find_credit_note_by_reference(self, reference: str) -> RemoteInvoice | None:
+        # GET /CreditNotes has no searchTerm; a where on Reference is the documented filter.
+        if '"' in reference:
+            return None
+        body = self.session.get_json(
+            "CreditNotes",
+            params={"where": f'Reference=="{reference}"', "page": 1},
+            purpose="find credit note by reference",
+        )
+        notes = Payload(body, record="CreditNotes response")["CreditNotes"].list()
+        found = [mapping.credit_note_to_remote(note.raw) for note in notes]
+        live = [n for n in found if n.reference == reference and n.status not in ("DELETED", "VOIDED")]
+        return live[0] if live else None
+
+    def post_payments(self, payments: Sequence[PaymentDraft]) -> list[PaymentResult]:
+        """PUT /Payments takes many payments per call, with per-payment results under
+        summarizeErrors=false, like invoices (xero_accounting.yaml createPayments)."""
+        return self._put_batches("Payments", payments, mapping.draft_to_payment, mapping.payment_results)
+
+    def find_payment(self, payment: PaymentDraft) -> RemotePayment | None:
+        if '"' in payment.reference:
+            return None
+        body = self.session.get_json(
+            "Payments",
+            params={"where": f'Reference=="{payment.reference}"', "page": 1},
+            purpose="find payment",
+        )
+        for element in Payload(body, record="Payments response")["Payments"].list():
+            found = mapping.payment_to_remote(element.raw)
+            live = element["Status"].optional_str() != "DELETED"
+            if live and mapping.payment_document_id(element.raw) == payment.document_remote_id:
+                return found
+        return None
+
+    def _put_batches(self, key: str, drafts, to_json, read_results) -> list:
+        drafts = list(drafts)
+        size = self.spec.invoice_batch_size
+        results = []
+        for start in range(0, len(drafts), size):
+            batch = drafts[start : start + size]
+            body = self.session.send_json(
+                "PUT",
+                key,
+                params={"summarizeErrors": "false"},
+                json={key: [to_json(draft) for draft in batch]},
+                headers={"Idempotency-Key": batch_idempotency_key(batch, key.lower())},
+                idempotent=True,
+                purpose=f"post {key.lower()}",
+            )
+            results.extend(read_results(batch, body))
+        return results
+
+
+def batch_idempotency_key(drafts: Sequence[InvoiceDraft | PaymentDraft], kind: str = "invoices") -> str:
     """At most 128 characters (Xero's limit), the same for the same drafts in the same order."""
     joined = "\n".join(draft.idempotency_key for draft in drafts)
-    return f"invoices-{hashlib.sha256(joined.encode()).hexdigest()}"
+    return f"{kind}-{hashlib.sha256(joined.encode()).hexdigest()}"
 
 
 def _created(body, key: str, name: str) -> list[dict]:

@@ -31,6 +31,8 @@ IDEMPOTENCY_TTL = timedelta(minutes=6)
 CENT = Decimal("0.01")
 
 ACCOUNTS = {
+    "090": {"Name": "Business Bank Account", "Type": "BANK"},
+    "091": {"Name": "Business Savings Account", "Type": "BANK"},
     "200": {"Name": "Sales", "Type": "REVENUE"},
     "260": {"Name": "Other Revenue", "Type": "REVENUE"},
     "400": {"Name": "Advertising", "Type": "EXPENSE"},
@@ -63,6 +65,8 @@ class Organisation:
     items: dict[str, dict] = field(default_factory=dict)
     contacts: dict[str, dict] = field(default_factory=dict)
     invoices: dict[str, dict] = field(default_factory=dict)
+    credit_notes: dict[str, dict] = field(default_factory=dict)
+    payments: dict[str, dict] = field(default_factory=dict)
     idempotency: dict[str, tuple[datetime, tuple, Response]] = field(default_factory=dict)
     minute_calls: dict[datetime, int] = field(default_factory=dict)
     day_calls: dict[datetime, int] = field(default_factory=dict)
@@ -242,6 +246,33 @@ class XeroEmulator(Emulator):
                     "active": True,
                 }
                 for item in self.org.items.values()
+            ]
+
+    def credit_notes(self) -> list[dict]:
+        with self.lock:
+            return [
+                {
+                    "remote_id": note["CreditNoteID"],
+                    "reference": note.get("Reference", ""),
+                    "contact_id": note["Contact"]["ContactID"],
+                    "total": Decimal(str(note["Total"])),
+                }
+                for note in self.org.credit_notes.values()
+            ]
+
+    def payments(self) -> list[dict]:
+        with self.lock:
+            return [
+                {
+                    "remote_id": payment["PaymentID"],
+                    "reference": payment.get("Reference", ""),
+                    "document_id": (payment.get("Invoice") or {}).get("InvoiceID")
+                    or (payment.get("CreditNote") or {}).get("CreditNoteID"),
+                    "account_code": payment["Account"]["Code"],
+                    "amount": Decimal(str(payment["Amount"])),
+                    "type": payment["PaymentType"],
+                }
+                for payment in self.org.payments.values()
             ]
 
     def invoices(self) -> list[dict]:
@@ -895,11 +926,174 @@ class XeroEmulator(Emulator):
             "SubTotal": float(sub_total),
             "TotalTax": float(total_tax),
             "Total": float(sub_total + total_tax),
+            "AmountDue": float(sub_total + total_tax),
+            "AmountPaid": 0.0,
             "CurrencyCode": data.get("CurrencyCode", "NZD"),
             "HasErrors": False,
             "UpdatedDateUTC": self.clock(),
         }
         return invoice, []
+
+    # Credit notes ----------------------------------------------------------------------------
+
+    @route("GET", f"{API}/CreditNotes")
+    def list_credit_notes(self, request: Request) -> Response:
+        with self.lock:
+            records = self._filtered(request, list(request.org.credit_notes.values()))
+        if isinstance(records, Response):
+            return records
+        return self._paged(request, records, "CreditNotes")
+
+    @route("PUT", f"{API}/CreditNotes")
+    def create_credit_notes(self, request: Request) -> Response:
+        return self._save_credit_notes(request)
+
+    @route("POST", f"{API}/CreditNotes")
+    def save_credit_notes(self, request: Request) -> Response:
+        return self._save_credit_notes(request)
+
+    def _save_credit_notes(self, request: Request) -> Response:
+        incoming = self._body_list(request, "CreditNotes")
+        if isinstance(incoming, Response):
+            return incoming
+        answers = []
+        with self.lock:
+            for data in incoming:
+                note, errors = self._build_credit_note(request.org, data)
+                if errors:
+                    answers.append(
+                        {
+                            **data,
+                            "CreditNoteID": ZERO_ID,
+                            "HasErrors": True,
+                            "StatusAttributeString": "ERROR",
+                            "ValidationErrors": [{"Message": m} for m in errors],
+                        }
+                    )
+                    continue
+                request.org.credit_notes[note["CreditNoteID"]] = note
+                answers.append({**copy.deepcopy(note), "StatusAttributeString": "OK"})
+        return self._batch_answer(request, "CreditNotes", answers)
+
+    def _build_credit_note(self, org: Organisation, data: dict) -> tuple[dict, list[str]]:
+        """Totals as an invoice's; the credit note's own number sequence and RemainingCredit."""
+        kind = data.get("Type")
+        if kind not in ("ACCRECCREDIT", "ACCPAYCREDIT"):
+            return {}, ["CreditNote Type must be specified"]
+        number = data.get("CreditNoteNumber")
+        if number and any(n.get("CreditNoteNumber") == number for n in org.credit_notes.values()):
+            return {}, ["Credit Note # must be unique."]
+        body, errors = self._build_invoice(org, {**data, "Type": kind.removesuffix("CREDIT")})
+        if errors:
+            return {}, errors
+        for key in ("InvoiceID", "InvoiceNumber", "AmountDue", "AmountPaid", "DueDate"):
+            body.pop(key, None)
+        body.update(
+            Type=kind,
+            CreditNoteID=self._new_id("credit-note"),
+            CreditNoteNumber=number or f"CN-{len(org.credit_notes) + 1:04d}",
+            RemainingCredit=body["Total"],
+        )
+        return body, []
+
+    # Payments --------------------------------------------------------------------------------
+
+    @route("GET", f"{API}/Payments")
+    def list_payments(self, request: Request) -> Response:
+        with self.lock:
+            records = self._filtered(request, list(request.org.payments.values()))
+        if isinstance(records, Response):
+            return records
+        return self._paged(request, records, "Payments")
+
+    @route("PUT", f"{API}/Payments")
+    def create_payments(self, request: Request) -> Response:
+        return self._save_payments(request)
+
+    @route("POST", f"{API}/Payments")
+    def create_payment(self, request: Request) -> Response:
+        return self._save_payments(request)
+
+    def _save_payments(self, request: Request) -> Response:
+        incoming = self._body_list(request, "Payments")
+        if isinstance(incoming, Response):
+            return incoming
+        answers = []
+        with self.lock:
+            for data in incoming:
+                payment, errors = self._build_payment(request.org, data)
+                if errors:
+                    answers.append(
+                        {
+                            **data,
+                            "PaymentID": ZERO_ID,
+                            "HasValidationErrors": True,
+                            "StatusAttributeString": "ERROR",
+                            "ValidationErrors": [{"Message": m} for m in errors],
+                        }
+                    )
+                    continue
+                request.org.payments[payment["PaymentID"]] = payment
+                answers.append({**copy.deepcopy(payment), "StatusAttributeString": "OK"})
+        return self._batch_answer(request, "Payments", answers)
+
+    def _build_payment(self, org: Organisation, data: dict) -> tuple[dict, list[str]]:
+        """A payment against an AUTHORISED invoice (ACCRECPAYMENT) or a refund paid against a
+        credit note (ARCREDITPAYMENT), into a BANK account, for no more than is outstanding."""
+        invoice_id = (data.get("Invoice") or {}).get("InvoiceID")
+        note_id = (data.get("CreditNote") or {}).get("CreditNoteID")
+        document = org.invoices.get(invoice_id or "") if invoice_id else org.credit_notes.get(note_id or "")
+        if not (invoice_id or note_id):
+            return {}, ["Payment must have an Invoice or CreditNote"]
+        if document is None:
+            return {}, ["The document with the supplied id was not found for this organisation."]
+        errors = []
+        code = (data.get("Account") or {}).get("Code") or data.get("Code")
+        account = ACCOUNTS.get(code or "")
+        if account is None:
+            errors.append(f"Account code '{code}' is not a valid code for this document.")
+        elif account["Type"] != "BANK":
+            errors.append("Payments can only be made to BANK accounts or accounts enabled for payments.")
+        if document["Status"] != "AUTHORISED":
+            errors.append("Payment can only be made against Authorised documents.")
+        try:
+            amount = _money(data.get("Amount"))
+        except (ArithmeticError, TypeError, ValueError):
+            return {}, ["Payment amount must be a number."]
+        outstanding_key = "AmountDue" if invoice_id else "RemainingCredit"
+        if amount <= 0:
+            errors.append("Payment amount must be greater than zero.")
+        elif amount > _money(document[outstanding_key]):
+            errors.append("The payment amount exceeds the amount outstanding on this document.")
+        if errors:
+            return {}, errors
+        left = _money(document[outstanding_key]) - amount
+        document[outstanding_key] = float(left)
+        if invoice_id:
+            document["AmountPaid"] = float(_money(document["AmountPaid"]) + amount)
+        if left == 0:
+            document["Status"] = "PAID"
+        document["UpdatedDateUTC"] = self.clock()
+        link = (
+            {"Invoice": {"InvoiceID": invoice_id, "InvoiceNumber": document["InvoiceNumber"]}}
+            if invoice_id
+            else {"CreditNote": {"CreditNoteID": note_id, "CreditNoteNumber": document["CreditNoteNumber"]}}
+        )
+        paid_on = _parse_day(data.get("Date")) or self.clock()
+        payment = {
+            **link,
+            "PaymentID": self._new_id("payment"),
+            "Account": {"AccountID": str(uuid.uuid5(ID_NAMESPACE, f"account-{code}")), "Code": code},
+            "Date": paid_on,
+            "Amount": float(amount),
+            "Reference": data.get("Reference", ""),
+            "Status": "AUTHORISED",
+            "PaymentType": "ACCRECPAYMENT" if invoice_id else "ARCREDITPAYMENT",
+            "IsReconciled": False,
+            "HasValidationErrors": False,
+            "UpdatedDateUTC": self.clock(),
+        }
+        return payment, []
 
 
 def _parse_day(value) -> datetime | None:

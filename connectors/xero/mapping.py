@@ -11,20 +11,68 @@ from decimal import Decimal
 from connectors.errors import ProviderBug
 from connectors.payload import Payload
 from connectors.records import (
+    AccountKind,
     InvoiceDraft,
     InvoiceResult,
     NewCustomer,
     NewProduct,
+    PaymentDraft,
+    PaymentResult,
+    RemoteAccount,
     RemoteCustomer,
     RemoteInvoice,
     RemoteOrganisation,
+    RemotePayment,
     RemoteProduct,
     RemoteStock,
+    RemoteTaxRate,
 )
 
 # Xero keeps one stock pool per organisation, so every tracked item has a single position.
 STOCK_LOCATION_ID = "xero"
 STOCK_LOCATION_NAME = "Xero"
+
+
+# Account Types that take sales (https://developer.xero.com/documentation/api/accounting/types#accounts).
+SALES_ACCOUNT_TYPES = {"REVENUE", "SALES", "OTHERINCOME"}
+
+
+def live_accounts(body) -> list[RemoteAccount]:
+    """The ACTIVE accounts of a GET /Accounts answer; archived ones cannot take new postings.
+    Bank accounts, and others enabled for payments, can be paid into."""
+    accounts = []
+    for account in Payload(body, record="Accounts response")["Accounts"].list():
+        if account["Status"].optional_str() not in (None, "ACTIVE") or "Code" not in account:
+            continue
+        kind = account["Type"].optional_str() or ""
+        payable = kind == "BANK" or account["EnablePaymentsToAccount"].optional_bool(False)
+        accounts.append(
+            RemoteAccount(
+                code=account["Code"].str(),
+                name=account["Name"].optional_str() or "",
+                kind=(
+                    AccountKind.BANK
+                    if payable
+                    else AccountKind.SALES
+                    if kind in SALES_ACCOUNT_TYPES
+                    else AccountKind.OTHER
+                ),
+            )
+        )
+    return accounts
+
+
+def live_tax_rates(body) -> list[RemoteTaxRate]:
+    rates = Payload(body, record="TaxRates response")["TaxRates"].list()
+    return [
+        RemoteTaxRate(
+            code=rate["TaxType"].str(),
+            name=rate["Name"].optional_str() or "",
+            percentage=rate["EffectiveRate"].optional_decimal(),
+        )
+        for rate in rates
+        if rate["Status"].optional_str() in (None, "ACTIVE")
+    ]
 
 
 def _item_payload(data) -> Payload:
@@ -217,3 +265,90 @@ def connection_to_organisation(data) -> RemoteOrganisation:
     return RemoteOrganisation(
         remote_id=connection["tenantId"].str(), name=connection["tenantName"].optional_str() or ""
     )
+
+
+# Credit notes and payments -----------------------------------------------------------------------
+
+
+def draft_to_credit_note(draft: InvoiceDraft) -> dict:
+    """A refund as a sales credit note (ACCRECCREDIT), filed under our refund number in Reference
+    (https://developer.xero.com/documentation/api/accounting/creditnotes)."""
+    note = draft_to_invoice(draft)
+    note["Type"] = "ACCRECCREDIT"
+    del note["DueDate"]
+    return note
+
+
+def credit_note_to_remote(data) -> RemoteInvoice:
+    note = Payload(data, record=_invoice_record(data).replace("Invoice", "Credit note"))
+    return RemoteInvoice(
+        remote_id=note["CreditNoteID"].str(),
+        reference=note["Reference"].optional_str() or "",
+        number=note["CreditNoteNumber"].optional_str() or "",
+        status=note["Status"].optional_str() or "",
+        total=note["Total"].optional_decimal(),
+    )
+
+
+def credit_note_results(drafts, response) -> list[InvoiceResult]:
+    return [
+        InvoiceResult(reference=draft.reference, invoice=credit_note_to_remote(raw))
+        if not errors
+        else InvoiceResult(reference=draft.reference, errors=errors)
+        for draft, raw, errors in _elements(drafts, response, "CreditNotes")
+    ]
+
+
+def draft_to_payment(draft: PaymentDraft) -> dict:
+    """A payment against an invoice, or a refund paid out against a credit note, from the bank
+    account whose Code is given (https://developer.xero.com/documentation/api/accounting/payments)."""
+    document = (
+        {"CreditNote": {"CreditNoteID": draft.document_remote_id}}
+        if draft.refund
+        else {"Invoice": {"InvoiceID": draft.document_remote_id}}
+    )
+    return {
+        **document,
+        "Account": {"Code": draft.account_code},
+        "Date": draft.paid_on.isoformat(),
+        "Amount": float(draft.amount),
+        "Reference": draft.reference,
+    }
+
+
+def payment_to_remote(data) -> RemotePayment:
+    payment = Payload(data, record="Payment")
+    return RemotePayment(
+        remote_id=payment["PaymentID"].str(),
+        reference=payment["Reference"].optional_str() or "",
+        amount=payment["Amount"].optional_decimal(),
+    )
+
+
+def payment_document_id(data) -> str:
+    """The InvoiceID or CreditNoteID a payment from GET /Payments was made against."""
+    payment = Payload(data, record="Payment")
+    invoice_id = payment["Invoice"]["InvoiceID"].optional_str()
+    return invoice_id or payment["CreditNote"]["CreditNoteID"].optional_str() or ""
+
+
+def payment_results(drafts, response) -> list[PaymentResult]:
+    return [
+        PaymentResult(reference=draft.reference, payment=payment_to_remote(raw))
+        if not errors
+        else PaymentResult(reference=draft.reference, errors=errors)
+        for draft, raw, errors in _elements(drafts, response, "Payments")
+    ]
+
+
+def _elements(drafts, response, key: str):
+    """(draft, element, errors) per draft of a `summarizeErrors=false` answer, which lists the
+    elements in the order they were sent, each marked OK, WARNING or ERROR (FACTS 1.6)."""
+    elements = Payload(response, record=f"{key} response")[key].list()
+    if len(elements) != len(drafts):
+        raise ProviderBug(f"{key} response: {key} has {len(elements)} elements for {len(drafts)} sent")
+    for draft, element in zip(drafts, elements, strict=True):
+        status = element["StatusAttributeString"].optional_str() or "OK"
+        messages = tuple(error["Message"].str() for error in element["ValidationErrors"].optional_list())
+        failed = status == "ERROR" or element["HasErrors"].optional_bool(False) or bool(messages)
+        yield draft, element.raw, (messages or ("Refused by Xero",)) if failed else ()

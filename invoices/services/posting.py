@@ -1,5 +1,10 @@
 """Posting the outbox: each sale reaches each provider once, whatever fails on the way.
 
+Kinds. An entry posts a sale's invoice, a refund's credit note, a day's summary invoice (see
+`invoices.services.outbox`), or a payment against one of those. A payment is not due until its
+document is posted (it needs the document's remote id); a run that posts documents goes round once
+more for the payments that became due. Every kind gets what follows.
+
 Claiming. A worker claims due entries of one connection by moving them to IN_FLIGHT with a
 `claimed_until`, inside one transaction: PostgreSQL skips rows another worker has locked
 (`select_for_update(skip_locked=True)`); SQLite ignores the lock clause, but this project's
@@ -28,12 +33,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, F, Q, Sum, Value, When
 from django.utils import timezone
 
 from connectors.base import Connector, Priority
@@ -47,9 +53,17 @@ from connectors.errors import (
     ValidationFailed,
 )
 from connectors.http import connector_for
-from connectors.records import InvoiceDraft, InvoiceLineDraft, NewCustomer, RemoteInvoice
-from invoices.models import OutboxAttempt, OutboxEntry
+from connectors.records import (
+    InvoiceDraft,
+    InvoiceLineDraft,
+    NewCustomer,
+    PaymentDraft,
+    RemoteInvoice,
+    RemotePayment,
+)
+from invoices.models import OutboxAttempt, OutboxEntry, Sale, SaleLine
 from invoices.services import notifications
+from invoices.services.outbox import business_day
 from syncing.models import Connection
 from syncing.services.customers import (
     AmbiguousCustomer,
@@ -57,12 +71,21 @@ from syncing.services.customers import (
     cash_sale_contact,
     link_customer_for_sale,
 )
+from syncing.services.outbound import emit_event, outbox_event
 from syncing.services.products import ensure_remote_product
 
 logger = logging.getLogger(__name__)
 
 State = OutboxEntry.State
 Outcome = OutboxAttempt.Outcome
+Kind = OutboxEntry.Kind
+
+NOUNS = {
+    Kind.INVOICE: "invoice",
+    Kind.CREDIT_NOTE: "credit note",
+    Kind.DAILY_SUMMARY: "summary invoice",
+    Kind.PAYMENT: "payment",
+}
 
 DUE_STATES = (State.PENDING, State.RETRYING, State.RATE_LIMITED, State.NEEDS_ATTENTION)
 # Long enough for one claim's posts at one call per invoice; a live worker never outlasts it.
@@ -72,15 +95,19 @@ BACKOFF_CAP_MINUTES = 60
 
 
 def attention_retry_interval() -> timedelta:
-    return timedelta(hours=getattr(settings, "OUTBOX_ATTENTION_RETRY_HOURS", 3))
+    return timedelta(hours=settings.OUTBOX_ATTENTION_RETRY_HOURS)
 
 
 def max_attempts() -> int:
-    return getattr(settings, "OUTBOX_MAX_ATTEMPTS", 8)
+    return settings.OUTBOX_MAX_ATTEMPTS
 
 
 class OutboxEntryLocked(Exception):
     """The entry is posted, or a worker is posting it right now: it cannot be changed by hand."""
+
+
+class SettingMissing(Exception):
+    """A connection setting the entry needs (a payment or sales account) is not chosen yet."""
 
 
 @dataclass
@@ -113,8 +140,12 @@ class _Stop(Exception):
 
 
 def due_filter(now: datetime) -> Q:
-    """Entries ready for a try: due by their schedule, or claimed by a worker that has died."""
-    return Q(state__in=DUE_STATES, next_attempt_at__lte=now) | Q(state=State.IN_FLIGHT, claimed_until__lt=now)
+    """Entries ready for a try: due by their schedule, or claimed by a worker that has died; a
+    payment only once the document it pays is posted."""
+    ready = Q(depends_on__isnull=True) | Q(depends_on__state=State.POSTED)
+    scheduled = Q(state__in=DUE_STATES, next_attempt_at__lte=now)
+    abandoned = Q(state=State.IN_FLIGHT, claimed_until__lt=now)
+    return (scheduled | abandoned) & ready
 
 
 def claim_due_entries(*, connection: Connection, now: datetime, limit: int) -> list[OutboxEntry]:
@@ -125,14 +156,16 @@ def claim_due_entries(*, connection: Connection, now: datetime, limit: int) -> l
             "next_attempt_at", "pk"
         )
         if db_connection.features.has_select_for_update_skip_locked:
-            queryset = queryset.select_for_update(skip_locked=True)
+            # Only the entries' own rows: the join to a payment's document must not lock it.
+            queryset = queryset.select_for_update(skip_locked=True, of=("self",))
         claimed = dict(queryset.values_list("pk", "state")[:limit])
+        # A claimed daily summary takes no more sales: its contents are fixed from here on.
         OutboxEntry.objects.filter(pk__in=claimed).update(
-            state=State.IN_FLIGHT, claimed_until=now + CLAIM_TTL
+            state=State.IN_FLIGHT, claimed_until=now + CLAIM_TTL, accepting_sales=False
         )
     entries = list(
         OutboxEntry.objects.filter(pk__in=claimed)
-        .select_related("sale__customer", "sale__tenant")
+        .select_related("sale__customer", "sale__tenant", "depends_on__sale")
         .order_by("next_attempt_at", "pk")
     )
     for entry in entries:
@@ -153,41 +186,59 @@ def post_due_outbox_entries(
     summary = PostingSummary()
     if not connection.is_active:
         return summary
-    entries = claim_due_entries(connection=connection, now=now, limit=limit)
-    summary.claimed = len(entries)
-    if not entries:
-        return summary
-    connector = connector_for(connection, run=None, priority=Priority.INVOICE)
-    try:
-        ready = []
-        for entry in entries:
-            draft = _prepare(entry, connector, now, summary)
-            if draft is not None:
-                ready.append((entry, draft))
-        size = max(connection.spec.invoice_batch_size, 1)
-        for start in range(0, len(ready), size):
-            _send(ready[start : start + size], connector, now, summary)
-    except _Stop:
-        pass
-    finally:
-        # Whatever was claimed but not tried (the connection had to stop) goes back as it was.
-        summary.released += _release([entry for entry in entries if entry.state == State.IN_FLIGHT])
+    connector = None
+    # A second round posts the payments whose documents the first one posted.
+    for _ in range(2):
+        entries = claim_due_entries(connection=connection, now=now, limit=limit - summary.claimed)
+        summary.claimed += len(entries)
+        if not entries:
+            break
+        connector = connector or connector_for(connection, run=None, priority=Priority.INVOICE)
+        try:
+            _post_claimed(entries, connector, now, summary)
+        except _Stop:
+            break
+        finally:
+            # Whatever was claimed but not tried (the connection had to stop) goes back as it was.
+            summary.released += _release([entry for entry in entries if entry.state == State.IN_FLIGHT])
+        if not any(entry.state == State.POSTED and entry.kind != Kind.PAYMENT for entry in entries):
+            break
     return summary
+
+
+def _post_claimed(entries: Sequence[OutboxEntry], connector: Connector, now, summary: PostingSummary) -> None:
+    ready = []
+    for entry in entries:
+        draft = _prepare(entry, connector, now, summary)
+        if draft is not None:
+            ready.append((entry, draft))
+    size = max(connector.spec.invoice_batch_size, 1)
+    senders = (
+        ((Kind.INVOICE, Kind.DAILY_SUMMARY), connector.post_invoices),
+        ((Kind.CREDIT_NOTE,), connector.post_credit_notes),
+        ((Kind.PAYMENT,), connector.post_payments),
+    )
+    for kinds, send in senders:
+        group = [(entry, draft) for entry, draft in ready if entry.kind in kinds]
+        for start in range(0, len(group), size):
+            _send(group[start : start + size], send, now, summary)
 
 
 def _prepare(entry: OutboxEntry, connector: Connector, now: datetime, summary: PostingSummary):
     """The draft to send for `entry`, or None when it was settled here (found already posted, or
     failed while its customer and products were being made ready)."""
     try:
+        # A payment's lookup needs its draft (contact, day, document); the others need only the reference.
+        draft = build_draft(entry) if entry.kind == Kind.PAYMENT else None
         if entry.outcome_unknown:
-            found = connector.find_invoice_by_reference(entry.sale.number)
+            found = _find_posted(entry, connector, draft)
             if found is not None:
                 _mark_posted(entry, found, now, Outcome.FOUND_EXISTING)
                 summary.found_existing += 1
                 return None
             # Not there: the earlier request never reached the provider, so it is safe to send.
-        return build_draft(entry)
-    except (AmbiguousCustomer, NoCashSaleContact) as exc:
+        return draft or build_draft(entry)
+    except (AmbiguousCustomer, NoCashSaleContact, SettingMissing) as exc:
         _fail(entry, now, summary, state=State.NEEDS_ATTENTION, message=str(exc), messages=[str(exc)])
     except ConnectorError as exc:
         _fail_with_error(entry, exc, now, summary)
@@ -204,14 +255,39 @@ def _prepare(entry: OutboxEntry, connector: Connector, now: datetime, summary: P
     return None
 
 
-def build_draft(entry: OutboxEntry) -> InvoiceDraft:
-    """The sale as an invoice for the entry's connection: the customer's remote contact (or the
-    cash-sale contact), every product present remotely, tax codes and the sales account mapped."""
+def _find_posted(entry: OutboxEntry, connector: Connector, draft: PaymentDraft | None):
+    if entry.kind == Kind.PAYMENT:
+        return connector.find_payment(draft)
+    if entry.kind == Kind.CREDIT_NOTE:
+        return connector.find_credit_note_by_reference(entry.reference)
+    return connector.find_invoice_by_reference(entry.reference)
+
+
+def build_draft(entry: OutboxEntry) -> InvoiceDraft | PaymentDraft:
+    """What to send for the entry: its sale as an invoice or credit note, its day as a summary
+    invoice, or its payment."""
+    if entry.kind == Kind.DAILY_SUMMARY:
+        return build_summary_draft(entry)
+    if entry.kind == Kind.PAYMENT:
+        return build_payment_draft(entry)
+    return build_sale_draft(entry)
+
+
+def _contact_for(sale: Sale, connection: Connection) -> str:
+    if sale.customer_id:
+        return link_customer_for_sale(customer=sale.customer, connection=connection).remote_id
+    return cash_sale_contact(connection=connection)
+
+
+def build_sale_draft(entry: OutboxEntry) -> InvoiceDraft:
+    """The sale as an invoice (a refund as a credit note) for the entry's connection: the
+    customer's remote contact (or the cash-sale contact), every product present remotely, tax
+    codes and the sales account mapped."""
     sale, connection = entry.sale, entry.connection
     details = None
+    customer_remote_id = _contact_for(sale, connection)
     if sale.customer_id:
         customer = sale.customer
-        customer_remote_id = link_customer_for_sale(customer=customer, connection=connection).remote_id
         if connection.send_contact_details:
             details = NewCustomer(
                 name=customer.name,
@@ -221,8 +297,6 @@ def build_draft(entry: OutboxEntry) -> InvoiceDraft:
                 last_name=customer.last_name,
                 phone=customer.phone,
             )
-    else:
-        customer_remote_id = cash_sale_contact(connection=connection)
     lines = []
     for line in sale.lines.select_related("product").order_by("pk"):
         link = ensure_remote_product(product=line.product, connection=connection)
@@ -251,7 +325,79 @@ def build_draft(entry: OutboxEntry) -> InvoiceDraft:
     )
 
 
-def _send(batch: Sequence[tuple[OutboxEntry, InvoiceDraft]], connector: Connector, now, summary) -> None:
+def build_summary_draft(entry: OutboxEntry) -> InvoiceDraft:
+    """The day's sales as one invoice to the cash-sale contact, one line per (tax rate, account),
+    the way Codat and A2X post: amounts include tax, as the till's prices do."""
+    connection = entry.connection
+    if not connection.sales_account_code:
+        raise SettingMissing(
+            f"Daily summaries need a sales account. Choose the {connection.spec.name} sales account "
+            "in the connection settings."
+        )
+    totals: dict[tuple[str, str], Decimal] = {}
+    currency = ""
+    lines = SaleLine.objects.filter(sale__summary_memberships__entry=entry).select_related("sale")
+    for line in lines.order_by("pk"):
+        tax_code = connection.tax_rate_map.get(line.tax_code, line.tax_code) if line.tax_code else ""
+        key = (tax_code, connection.sales_account_code)
+        totals[key] = totals.get(key, Decimal("0")) + line.net_amount
+        currency = currency or line.sale.currency
+    drafts = tuple(
+        InvoiceLineDraft(
+            description=f"Sales, tax {tax_code}" if tax_code else "Sales, no tax rate",
+            quantity=Decimal("1"),
+            unit_price=amount,
+            tax_code=tax_code,
+            account_code=account_code,
+        )
+        for (tax_code, account_code), amount in sorted(totals.items())
+    )
+    return InvoiceDraft(
+        reference=entry.reference,
+        idempotency_key=str(entry.idempotency_key),
+        customer_remote_id=cash_sale_contact(connection=connection),
+        issued_on=entry.business_day,
+        lines=drafts,
+        currency=currency,
+    )
+
+
+def build_payment_draft(entry: OutboxEntry) -> PaymentDraft:
+    """The payment against the entry's posted document, into the account mapped for its payment
+    method (else the connection's payment account): a sale's total, or for a summary the total of
+    its paid sales with that method. Against a credit note it is the refund paid out."""
+    connection, document = entry.connection, entry.depends_on
+    method = entry.payment_method
+    account = connection.payment_accounts.get(method) or connection.payment_account_code
+    if not account:
+        paid_by = f"{method} payments" if method else "payments"
+        raise SettingMissing(
+            f"{connection.spec.name} needs an account to record {paid_by} in. Choose one under "
+            "payment accounts in the connection settings."
+        )
+    if entry.sale_id:
+        sale = entry.sale
+        amount, paid_on, currency = sale.total, business_day(sale.sold_at, connection.tenant), sale.currency
+        contact = _contact_for(sale, connection)
+    else:
+        paid = Sale.objects.filter(summary_memberships__entry=document, paid=True, payment_method=method)
+        amount = paid.aggregate(total=Sum("total"))["total"] or Decimal("0")
+        paid_on, currency = document.business_day, paid.values_list("currency", flat=True).first() or ""
+        contact = cash_sale_contact(connection=connection)
+    return PaymentDraft(
+        reference=entry.reference,
+        idempotency_key=str(entry.idempotency_key),
+        document_remote_id=document.remote_id,
+        contact_remote_id=contact,
+        account_code=account,
+        amount=amount,
+        paid_on=paid_on,
+        refund=document.kind == Kind.CREDIT_NOTE,
+        currency=currency,
+    )
+
+
+def _send(batch: Sequence[tuple[OutboxEntry, InvoiceDraft | PaymentDraft]], send, now, summary) -> None:
     entries = [entry for entry, _ in batch]
     # Before the request leaves: from here until an answer, a lost reply means "look it up first".
     OutboxEntry.objects.filter(pk__in=[e.pk for e in entries]).update(outcome_unknown=True)
@@ -259,7 +405,7 @@ def _send(batch: Sequence[tuple[OutboxEntry, InvoiceDraft]], connector: Connecto
         entry.outcome_unknown = True
     summary.invoice_calls += 1
     try:
-        results = connector.post_invoices([draft for _, draft in batch])
+        results = send([draft for _, draft in batch])
     except ConnectorError as exc:
         for entry in entries:
             _fail_with_error(entry, exc, now, summary, stop=False)
@@ -269,7 +415,7 @@ def _send(batch: Sequence[tuple[OutboxEntry, InvoiceDraft]], connector: Connecto
     for entry, result in zip(entries, results, strict=True):
         entry.outcome_unknown = False
         if result.ok:
-            _mark_posted(entry, result.invoice, now, Outcome.POSTED)
+            _mark_posted(entry, result.remote, now, Outcome.POSTED)
             summary.posted += 1
         else:
             name = entry.connection.spec.name
@@ -278,7 +424,7 @@ def _send(batch: Sequence[tuple[OutboxEntry, InvoiceDraft]], connector: Connecto
                 now,
                 summary,
                 state=State.NEEDS_ATTENTION,
-                message=f"{name} refused the invoice: {'; '.join(result.errors)}",
+                message=f"{name} refused the {NOUNS[entry.kind]}: {'; '.join(result.errors)}",
                 messages=list(result.errors),
             )
 
@@ -313,9 +459,10 @@ def _fail_with_error(entry: OutboxEntry, exc: ConnectorError, now, summary, *, s
             )
             messages = [exc.message]
         elif isinstance(exc, ValidationFailed):
-            message, messages = f"{name} refused the invoice: {'; '.join(exc.messages)}", list(exc.messages)
+            message = f"{name} refused the {NOUNS[entry.kind]}: {'; '.join(exc.messages)}"
+            messages = list(exc.messages)
         else:
-            message, messages = f"{name} refused the invoice: {exc.message}", [exc.message]
+            message, messages = f"{name} refused the {NOUNS[entry.kind]}: {exc.message}", [exc.message]
         _fail(entry, now, summary, state=State.NEEDS_ATTENTION, message=message, messages=messages)
     if stop and _stops_connection(exc):
         raise _Stop from exc
@@ -365,12 +512,14 @@ def _fail(
         OutboxAttempt.objects.create(entry=entry, at=now, outcome=outcome, message=message)
     summary.count(state)
     if state == State.NEEDS_ATTENTION:
-        notifications.notify_needs_attention(entry)
+        notifications.notify_needs_attention(entry, first_time=entry.claimed_from != State.NEEDS_ATTENTION)
     elif state == State.GIVEN_UP:
         notifications.notify_given_up(entry)
 
 
-def _mark_posted(entry: OutboxEntry, invoice: RemoteInvoice, now: datetime, outcome: str) -> None:
+def _mark_posted(
+    entry: OutboxEntry, invoice: RemoteInvoice | RemotePayment, now: datetime, outcome: str
+) -> None:
     entry.state = State.POSTED
     entry.remote_id = invoice.remote_id
     entry.remote_number = invoice.number
@@ -394,7 +543,9 @@ def _mark_posted(entry: OutboxEntry, invoice: RemoteInvoice, now: datetime, outc
             ]
         )
         label = invoice.number or invoice.remote_id
-        OutboxAttempt.objects.create(entry=entry, at=now, outcome=outcome, message=f"Invoice {label}.")
+        noun = NOUNS[entry.kind].capitalize()
+        OutboxAttempt.objects.create(entry=entry, at=now, outcome=outcome, message=f"{noun} {label}.")
+        emit_event(entry.connection.tenant_id, "outbox.posted", outbox_event(entry))
 
 
 def _release(entries: Sequence[OutboxEntry]) -> int:
@@ -431,7 +582,7 @@ def retry_outbox_entry(entry: OutboxEntry, *, now: datetime | None = None) -> Ou
     )
     entry.refresh_from_db()
     if not changed:
-        raise OutboxEntryLocked(f"Sale {entry.sale.number} is {entry.get_state_display().lower()}.")
+        raise OutboxEntryLocked(f"{entry.label} is {entry.get_state_display().lower()}.")
     return entry
 
 
@@ -445,7 +596,12 @@ def cancel_outbox_entry(entry: OutboxEntry, *, now: datetime | None = None) -> O
         .exclude(state=State.IN_FLIGHT, claimed_until__gte=now)
         .update(state=State.CANCELLED, claimed_until=None)
     )
+    if changed:
+        # Its payments could never be recorded without it.
+        OutboxEntry.objects.filter(depends_on=entry).exclude(state=State.POSTED).update(
+            state=State.CANCELLED, claimed_until=None
+        )
     entry.refresh_from_db()
     if not changed:
-        raise OutboxEntryLocked(f"Sale {entry.sale.number} is {entry.get_state_display().lower()}.")
+        raise OutboxEntryLocked(f"{entry.label} is {entry.get_state_display().lower()}.")
     return entry

@@ -3,16 +3,30 @@ failure, and the resource routers."""
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.core.exceptions import ObjectDoesNotExist
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.urls import URLPattern, re_path
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
-from syncing.api import companies, connections, customers, integrations, products, sales, syncs
+from syncing.api import (
+    companies,
+    connections,
+    customers,
+    integrations,
+    products,
+    sales,
+    syncs,
+    webhook_endpoints,
+)
 from syncing.api.errors import ApiError, RateLimited
 from syncing.models import ApiKey
 from syncing.services.api_keys import authenticate_api_key, spend_request
+from syncing.services.outbound import EVENT_TYPES
 
 # Where a validation error's location starts naming the field: after the source ("body",
 # "query", "path") and, for bodies and query schemas, the operation's parameter name.
@@ -33,11 +47,55 @@ class ApiKeyAuth(HttpBearer):
         return key
 
 
-api = NinjaAPI(
+WEBHOOKS_DOC = (
+    """Products, stock, customers and sales kept in step with accounting and inventory
+providers. Authenticate with `Authorization: Bearer <API key>`.
+
+**Webhooks.** Register endpoints under `/companies/{id}/webhook-endpoints`. Each event is POSTed
+as JSON `{"id", "type", "created_at", "company", "data"}` with the headers `Synchub-Event-Id`,
+`Synchub-Event-Type`, `Synchub-Timestamp` (Unix seconds) and `Synchub-Signature: v1=<hex>`, the
+HMAC-SHA256 of `"<timestamp>.<raw body>"` under the endpoint's secret. Verify it in constant
+time, refuse timestamps more than five minutes off, and dedupe on the event id. Any 2xx answer
+is a delivery; otherwise we retry with growing delays (1, 5, 30 minutes, 2 hours, then every
+6 hours) for a day. Event types: """
+    + ", ".join(f"`{name}`" for name in EVENT_TYPES)
+    + "."
+)
+
+
+class Api(NinjaAPI):
+    """Unknown paths and unsupported methods under /api/v1/ answer in the API's error shape too,
+    not with Django's HTML pages."""
+
+    def _get_urls(self):
+        patterns = super()._get_urls()
+        for pattern in patterns:
+            if isinstance(pattern, URLPattern):
+                pattern.callback = _json_method_not_allowed(pattern.callback)
+        return [*patterns, re_path(r"^.*$", _no_such_path)]
+
+
+def _json_method_not_allowed(view):
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if not isinstance(response, HttpResponseNotAllowed):
+            return response
+        message = f"{request.method} is not allowed here; use {response['Allow']}."
+        return _error(request, 405, message, headers={"Allow": response["Allow"]})
+
+    return wrapper
+
+
+@csrf_exempt
+def _no_such_path(request: HttpRequest) -> HttpResponse:
+    return _error(request, 404, f"No such path: {request.path}. The API's paths are listed at /api/v1/docs.")
+
+
+api = Api(
     title="Commerce sync hub",
     version="1",
-    description="Products, stock, customers and sales kept in step with accounting and inventory "
-    "providers. Authenticate with `Authorization: Bearer <API key>`.",
+    description=WEBHOOKS_DOC,
     auth=ApiKeyAuth(),
     urls_namespace="api-v1",
 )
@@ -106,6 +164,7 @@ def on_missing_object(request, exc):
 
 
 api.add_router("/companies", companies.router)
+api.add_router("/companies", webhook_endpoints.router)
 api.add_router("/integrations", integrations.router)
 api.add_router("/connections", connections.router)
 api.add_router("/syncs", syncs.router)

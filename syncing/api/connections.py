@@ -12,6 +12,7 @@ from syncing import selectors
 from syncing.api.errors import ERRORS, ApiError
 from syncing.api.pagination import PageParams, paginate
 from syncing.api.schemas import (
+    ConnectionConfigIn,
     ConnectionConfigOut,
     ConnectionConfigPatch,
     ConnectionOut,
@@ -20,11 +21,12 @@ from syncing.api.schemas import (
     SyncQueued,
     SyncRequest,
     SyncRunOut,
+    VisibleAccounts,
 )
 from syncing.api.scoping import connection_of, connections_of
 from syncing.models import Connection, SyncRun
 from syncing.schedules import update_sync_settings
-from syncing.services import connections
+from syncing.services import connections, sync_flow
 from syncing.services.connections import MAPPING_SETTINGS
 from syncing.tasks import POLLED_RESOURCES
 
@@ -95,6 +97,40 @@ def update_connection_config(request, connection_id: int, payload: ConnectionCon
     connections.update_mappings(connection, **{name: sent[name] for name in MAPPING_SETTINGS if name in sent})
     connection.refresh_from_db()
     return config_of(connection)
+
+
+@router.put("/{int:connection_id}/config", response={200: ConnectionConfigOut, **ERRORS})
+def replace_connection_config(request, connection_id: int, payload: ConnectionConfigIn):
+    """Replace every setting at once (all fields required)."""
+    connection = connection_of(request, connection_id)
+    replace_config(connection, payload.dict())
+    return config_of(connection)
+
+
+def replace_config(connection: Connection, values: dict) -> Connection:
+    update_sync_settings(
+        connection,
+        poll_interval=_minutes(values["poll_interval_minutes"]),
+        sweep_interval=_minutes(values["sweep_interval_minutes"]),
+        sweep_size=values["sweep_size"],
+    )
+    connections.update_mappings(
+        connection, **{name: values[name] for name in MAPPING_SETTINGS if name in values}
+    )
+    connection.refresh_from_db()
+    return connection
+
+
+@router.get("/{int:connection_id}/visible-accounts", response={200: VisibleAccounts, **ERRORS})
+def get_visible_accounts(request, connection_id: int):
+    """The account codes the sync flow offers the merchant when mapping this connection."""
+    return {"accounts": connection_of(request, connection_id).visible_accounts}
+
+
+@router.put("/{int:connection_id}/visible-accounts", response={200: VisibleAccounts, **ERRORS})
+def replace_visible_accounts(request, connection_id: int, payload: VisibleAccounts):
+    connection = sync_flow.set_visible_accounts(connection_of(request, connection_id), payload.accounts)
+    return {"accounts": connection.visible_accounts}
 
 
 def _minutes(value: int | None) -> timedelta | None:

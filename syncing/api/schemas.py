@@ -5,15 +5,25 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Field, Schema
 
+from connectors.base import Category
+from connectors.registry import all_providers
 from syncing.api.pagination import page_of
+from syncing.services.outbound import EVENT_TYPES
+from syncing.services.sync_flow import MAX_TEXT_LENGTH
 
 SyncKind = Literal["products", "stock", "customers"]
 PostingMode = Literal["detailed", "daily_summary"]
 LinkState = Literal["linked", "remote_deleted", "not_linked"]
+EventType = Literal[tuple(EVENT_TYPES)]
+CommerceProvider = Literal[tuple(k for k, s in all_providers().items() if s.category == Category.INVENTORY)]
+AccountingProvider = Literal[
+    tuple(k for k, s in all_providers().items() if s.category == Category.ACCOUNTING)
+]
+WEB_URL = r"^https?://[^\s/?#]+[^\s]*$"
 
 
 class CompanyOut(Schema):
@@ -95,6 +105,90 @@ class CompanyConfigOut(Schema):
     connections: list[ConnectionConfigOut]
 
 
+class ConnectionConfigIn(Schema):
+    """Every setting, all required: what is sent replaces what was there."""
+
+    poll_interval_minutes: int = Field(..., ge=1)
+    sweep_interval_minutes: int = Field(..., ge=1)
+    sweep_size: int = Field(..., ge=1)
+    posting_mode: PostingMode
+    sales_account_code: str = Field(..., max_length=64)
+    payment_account_code: str = Field(..., max_length=64)
+    payment_accounts: dict[str, str]
+    tax_rate_map: dict[str, str]
+    cash_sale_contact_id: str = Field(..., max_length=100)
+    create_cash_sale_contact: bool
+    send_contact_details: bool
+
+
+class ConnectionConfigEntry(ConnectionConfigIn):
+    connection: int
+
+
+class CompanyConfigIn(Schema):
+    """The settings of each connection listed; connections left out keep theirs."""
+
+    connections: list[ConnectionConfigEntry]
+
+
+class SyncFlowUrlIn(Schema):
+    commerce: CommerceProvider | None = Field(None, description="The inventory / POS provider to connect.")
+    accounting: AccountingProvider | None = Field(None, description="The accounting provider to connect.")
+    redirect_url: str = Field(
+        ..., max_length=500, pattern=WEB_URL, description="Where the merchant is sent back to, with ?outcome="
+    )
+
+
+class SyncFlowUrlOut(Schema):
+    url: str
+    expires_at: datetime
+
+
+class SyncFlowTexts(Schema):
+    texts: dict[str, Annotated[str, Field(max_length=MAX_TEXT_LENGTH)]] = Field(
+        ..., description="Text key -> wording; keys left out show ours."
+    )
+
+
+class VisibleAccounts(Schema):
+    accounts: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        ..., max_length=500, description="Account codes the sync flow offers."
+    )
+
+
+class WebhookEndpointIn(Schema):
+    url: str = Field(..., max_length=500, pattern=WEB_URL)
+    event_types: list[EventType] = Field(..., min_length=1)
+    description: str = Field("", max_length=200)
+    active: bool = True
+
+
+class WebhookEndpointPatch(Schema):
+    url: str | None = Field(None, max_length=500, pattern=WEB_URL)
+    event_types: list[EventType] | None = Field(None, min_length=1)
+    description: str | None = Field(None, max_length=200)
+    active: bool | None = None
+
+
+class WebhookEndpointOut(Schema):
+    id: int
+    url: str
+    description: str
+    event_types: list[str]
+    active: bool
+    created_at: datetime
+
+
+class WebhookEndpointCreated(WebhookEndpointOut):
+    secret: str = Field(..., description="Signs every delivery; shown only now.")
+
+
+class BackfillRequest(Schema):
+    connection: int
+    start: datetime
+    end: datetime | None = Field(None, description="Defaults to now.")
+
+
 class SyncRequest(Schema):
     kind: SyncKind
 
@@ -121,6 +215,8 @@ class SyncRunOut(Schema):
     api_calls: int
     error_summary: str
     record_errors: list
+    range_start: datetime | None = None
+    range_end: datetime | None = None
 
 
 class SyncFilters(Schema):
@@ -221,3 +317,4 @@ SyncRunPage = page_of(SyncRunOut)
 ProductPage = page_of(ProductOut)
 CustomerPage = page_of(CustomerOut)
 IntegrationPage = page_of(IntegrationOut)
+WebhookEndpointPage = page_of(WebhookEndpointOut)

@@ -6,7 +6,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from syncing.api.errors import ApiError
-from syncing.models import Connection
+from syncing.models import Connection, Tenant
 
 
 def one(queryset: QuerySet, pk: int) -> Model:
@@ -14,6 +14,13 @@ def one(queryset: QuerySet, pk: int) -> Model:
     if found is None:
         raise ApiError(404, f"No {queryset.model._meta.verbose_name} {pk}.")
     return found
+
+
+def company_of(request: HttpRequest, company_id: int) -> Tenant:
+    """The key's own company; any other id is not found, whether or not it exists."""
+    if company_id != request.auth.tenant_id:
+        raise ApiError(404, f"No company {company_id}.")
+    return request.auth.tenant
 
 
 def connections_of(request: HttpRequest) -> QuerySet[Connection]:

@@ -62,7 +62,7 @@ def authenticate_api_key(plaintext: str) -> ApiKey | None:
 
 
 def rate_limit_per_minute() -> int:
-    return getattr(settings, "API_RATE_LIMIT_PER_MINUTE", 120)
+    return settings.API_RATE_LIMIT_PER_MINUTE
 
 
 def spend_request(key: ApiKey) -> int | None:

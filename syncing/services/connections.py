@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 
 from connectors import oauth
-from connectors.base import Priority
-from connectors.errors import ValidationFailed
+from connectors.base import AuthKind, Capability, Priority
+from connectors.errors import AuthorizationRevoked, ConnectorError, ValidationFailed
 from connectors.http import connector_for
-from connectors.records import RemoteOrganisation
+from connectors.records import AccountKind, RemoteAccount, RemoteOrganisation, RemoteTaxRate
 from syncing.models import Connection, Tenant
+from syncing.services.outbound import emit_event
 
 
 def provider_base_url(provider_key: str) -> str:
@@ -87,6 +90,7 @@ def mark_needs_reauth(connection: Connection, *, reason: str) -> bool:
     )
     if changed:
         connection.status, connection.status_reason = Connection.Status.NEEDS_REAUTH, reason[:1000]
+        emit_event(connection.tenant_id, "connection.needs_reauth", connection_event(connection))
     return bool(changed)
 
 
@@ -103,6 +107,7 @@ def disconnect(connection: Connection) -> None:
         oauth_state_expires_at=None,
     )
     connection.refresh_from_db()
+    emit_event(connection.tenant_id, "connection.disconnected", connection_event(connection))
 
 
 def _organisations(connection: Connection) -> list[RemoteOrganisation]:
@@ -116,6 +121,118 @@ def _activate(connection: Connection, organisation: RemoteOrganisation | None) -
     Connection.objects.filter(pk=connection.pk).update(**fields)
     for name, value in fields.items():
         setattr(connection, name, value)
+    emit_event(connection.tenant_id, "connection.linked", connection_event(connection))
+
+
+def connection_event(connection: Connection) -> dict:
+    """What a `connection.*` webhook carries."""
+    return {
+        "connection": connection.pk,
+        "integration": connection.provider,
+        "status": connection.status,
+        "status_reason": connection.status_reason,
+        "organisation": {"id": connection.remote_org_id, "name": connection.remote_org_name},
+    }
+
+
+class CredentialsRefused(Exception):
+    """The provider refused the API id and key the merchant typed; nothing was saved."""
+
+
+def connect_with_api_key(*, tenant: Tenant, provider_key: str, api_id: str, api_key: str) -> Connection:
+    """Connect a provider that authenticates with an API id and key (Unleashed): the pair is
+    checked with one call and the connection kept only if the provider accepts it. Raises
+    `CredentialsRefused` with a sentence for the merchant otherwise."""
+    with transaction.atomic():
+        # A half-finished attempt, or a connection whose key was regenerated, gets the new pair.
+        pending = (
+            Connection.objects.filter(
+                tenant=tenant,
+                provider=provider_key,
+                status__in=[Connection.Status.PENDING, Connection.Status.NEEDS_REAUTH],
+            )
+            .order_by("pk")
+            .first()
+        )
+        connection = pending or Connection(tenant=tenant, provider=provider_key)
+        if connection.spec.auth != AuthKind.API_KEY_HMAC:
+            raise ValueError(f"{connection.spec.name} is connected through its sign-in page.")
+        connection.base_url = connection.base_url or provider_base_url(provider_key)
+        connection.credentials = {"api_id": api_id.strip(), "api_key": api_key.strip()}
+        connection.status = Connection.Status.PENDING
+        connection.save()
+        try:
+            connector_for(connection, priority=Priority.INVOICE).check_access()
+        except AuthorizationRevoked:
+            # Leaving the block by raising rolls the pending connection back: nothing is kept.
+            raise CredentialsRefused(
+                f"{connection.spec.name} did not accept this API id and key. Copy both again from "
+                f"{connection.spec.name} (Integration, then API Access) and try once more."
+            ) from None
+        except ConnectorError as exc:
+            raise CredentialsRefused(
+                f"We could not check the keys with {connection.spec.name} just now ({exc}). Please try again."
+            ) from None
+        _activate(connection, None)
+    return connection
+
+
+@dataclass(frozen=True)
+class MappingChoices:
+    """What the mapping step offers, read from the provider: accounts (already limited to the ones
+    staff made visible) and tax rates. `problem` says in plain words why a list is missing."""
+
+    sales_accounts: list[RemoteAccount] = field(default_factory=list)
+    payment_accounts: list[RemoteAccount] = field(default_factory=list)
+    tax_rates: list[RemoteTaxRate] = field(default_factory=list)
+    problem: str = ""
+
+
+def mapping_choices(connection: Connection) -> MappingChoices:
+    """Read the chart of accounts and the tax rates from the provider now: one call per list
+    (Sage pages past 200), and nothing cached, so an account added or archived there shows at
+    once. `connection.visible_accounts` (account codes staff chose; empty = all) limits both
+    account lists."""
+    spec = connection.spec
+    if not connection.is_active or not spec.can(Capability.LIST_ACCOUNTS):
+        return MappingChoices()
+    # A merchant is waiting on the page: spend from the slice kept for invoices, not the polls'.
+    connector = connector_for(connection, priority=Priority.INVOICE)
+    try:
+        accounts = connector.list_accounts()
+        rates = connector.list_tax_rates() if spec.can(Capability.LIST_TAX_RATES) else []
+    except ConnectorError as exc:
+        return MappingChoices(
+            problem=f"We could not read your accounts from {spec.name} just now ({exc}). "
+            "Type the account codes instead, or try again later."
+        )
+    visible = {str(code) for code in connection.visible_accounts or []}
+    if visible:
+        accounts = [account for account in accounts if account.code in visible]
+    return MappingChoices(
+        sales_accounts=[a for a in accounts if a.kind == AccountKind.SALES],
+        payment_accounts=[a for a in accounts if a.kind == AccountKind.BANK],
+        tax_rates=rates,
+    )
+
+
+def queue_pulls(connection: Connection, *, trigger: str) -> list[str]:
+    """Queue a pull of every resource the provider offers (products, stock, customers) for the
+    workers, now rather than at the next poll; the resources queued. An inactive connection
+    queues nothing."""
+    from django_q.tasks import async_task
+
+    # tasks imports the sync services, which import this module: import where it is used.
+    from syncing.tasks import POLLED_RESOURCES
+
+    if not connection.is_active:
+        return []
+    queued = []
+    for resource, (capability, task) in POLLED_RESOURCES.items():
+        if connection.spec.can(capability):
+            async_task(task, connection.pk, trigger)
+            queued.append(resource)
+    return queued
 
 
 class CannotEnable(Exception):

@@ -49,7 +49,11 @@ def normalise_email(email: str) -> str:
 
 
 def pull_changed_customers(
-    *, connection: Connection, trigger: str, on_page: Callable[[int], None] | None = None
+    *,
+    connection: Connection,
+    trigger: str,
+    on_page: Callable[[int], None] | None = None,
+    since: str | None = None,
 ) -> SyncRun:
     """Read the contacts changed since the last pull, page by page: confirm linked ones, link
     unlinked ones that match a local customer, import the rest."""
@@ -57,7 +61,12 @@ def pull_changed_customers(
     def work(job: runs.Job) -> None:
         connector = connector_for(connection, run=job.run, priority=Priority.POLL)
         runs.follow_feed(
-            job, resource="customers", fetch=connector.pull_customers, store=store_customers, on_page=on_page
+            job,
+            resource="customers",
+            fetch=connector.pull_customers,
+            store=store_customers,
+            on_page=on_page,
+            since=since,
         )
 
     return runs.leased_run(

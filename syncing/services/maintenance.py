@@ -10,7 +10,7 @@ from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from syncing import crypto
-from syncing.models import ApiCall, Connection
+from syncing.models import ApiCall, Connection, WebhookEndpoint
 
 PRUNE_BATCH_SIZE = 5000
 
@@ -30,23 +30,33 @@ def prune_api_calls(*, older_than: timedelta, batch_size: int = PRUNE_BATCH_SIZE
 
 
 def rotate_encryption_keys() -> int:
-    """Re-encrypt every connection's stored credentials under the newest key in
-    FIELD_ENCRYPTION_KEYS, so older keys can then be removed. Returns the connections rewritten.
+    """Re-encrypt every encrypted column (connection credentials, webhook endpoint secrets) under
+    the newest key in FIELD_ENCRYPTION_KEYS, so older keys can then be removed. Returns the rows
+    rewritten.
 
     Works on the stored ciphertext (never decrypting into a model), and each write is conditional
     on the ciphertext being unchanged: a token refreshed meanwhile was already written under the
     newest key and is left as it is.
     """
-    raw = Cast("credentials", output_field=models.TextField())
+    return sum(
+        _rotate_column(model, field.name)
+        for model in (Connection, WebhookEndpoint)
+        for field in model._meta.concrete_fields
+        if isinstance(field, crypto.EncryptedJSONField)
+    )
+
+
+def _rotate_column(model: type[models.Model], column: str) -> int:
+    raw = Cast(column, output_field=models.TextField())
     rotated = 0
     stored = (
-        Connection.objects.exclude(credentials="")
+        model.objects.exclude(**{column: ""})
         .annotate(ciphertext=raw)
         .order_by("pk")
         .values_list("pk", "ciphertext")
     )
     for pk, ciphertext in stored.iterator(chunk_size=500):
-        rotated += Connection.objects.filter(Exact(raw, ciphertext), pk=pk).update(
-            credentials=models.Value(crypto.rotate(ciphertext), output_field=models.TextField())
+        rotated += model.objects.filter(Exact(raw, ciphertext), pk=pk).update(
+            **{column: models.Value(crypto.rotate(ciphertext), output_field=models.TextField())}
         )
     return rotated

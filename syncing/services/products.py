@@ -28,7 +28,9 @@ from syncing.models import Connection, LinkMethod, Product, ProductLink, SyncRun
 from syncing.services import runs
 from syncing.services.leases import claim
 from syncing.services.links import live_link, save_link
-from syncing.services.stock import UPSERT_BATCH_SIZE, store_stock
+from syncing.services.read_ahead import read_ahead
+from syncing.services.stock import store_stock
+from syncing.services.upsert import among, upsert
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +43,8 @@ LINK_FIELDS = (
     "last_confirmed_at",
     "remote_deleted",
 )
+# Where a sweep that walks the catalogue page by page stands, in `Connection.cursors`.
+SWEEP_CURSOR = "sweep"
 # Changes the feed missed but the sweep found; past this many, staff are asked to look at the feed.
 FEED_MISS_THRESHOLD = 5
 # How long one worker may hold the right to create a product remotely, and how long others wait.
@@ -49,15 +53,20 @@ CREATE_CLAIM_WAIT = 60.0
 
 
 def pull_changed_products(
-    *, connection: Connection, trigger: str, on_page: Callable[[int], None] | None = None
+    *,
+    connection: Connection,
+    trigger: str,
+    on_page: Callable[[int], None] | None = None,
+    since: str | None = None,
 ) -> SyncRun:
     """Read the products changed since the last pull, page by page, and store them."""
 
     def work(job: runs.Job) -> None:
         connector = connector_for(connection, run=job.run, priority=Priority.POLL)
-        runs.follow_feed(
-            job, resource="products", fetch=connector.pull_products, store=store_products, on_page=on_page
-        )
+        with read_ahead(connector.pull_products) as fetch:
+            runs.follow_feed(
+                job, resource="products", fetch=fetch, store=store_products, on_page=on_page, since=since
+            )
 
     return runs.leased_run(
         connection=connection, kind=SyncRun.Kind.PRODUCTS, trigger=trigger, cursor_key="products", work=work
@@ -102,12 +111,14 @@ def store_products(
     links: dict[str, _Local] = {}  # remote id -> its linked local product
     link_of_product: dict[int, tuple[str, bool]] = {}  # product pk -> (remote id, remote deleted)
     for remote_id, remote_deleted, pk, sku, *values, remote_updated_at in ProductLink.objects.filter(
-        connection=connection, remote_id__in=[r.remote_id for r in records]
+        connection=connection, remote_id__in=among(r.remote_id for r in records)
     ).values_list("remote_id", "remote_deleted", "product_id", *(f"product__{c}" for c in local_columns)):
         links[remote_id] = by_pk[pk] = _Local(pk, sku, tuple(values), remote_updated_at)
         link_of_product[pk] = (remote_id, remote_deleted)
     for pk, sku, *values, remote_updated_at, link_remote_id, link_deleted in (
-        Product.objects.filter(tenant_id=connection.tenant_id, sku__in=[r.code for r in records if r.code])
+        Product.objects.filter(
+            tenant_id=connection.tenant_id, sku__in=among(r.code for r in records if r.code)
+        )
         .annotate(link=FilteredRelation("links", condition=Q(links__connection=connection)))
         .values_list("pk", *local_columns, "link__remote_id", "link__remote_deleted")
     ):
@@ -168,46 +179,47 @@ def store_products(
             run.unchanged += 1
         remote_updated_at = record.updated_at or (existing.remote_updated_at if existing else None)
         rows.append(
-            Product(
-                tenant_id=connection.tenant_id,
-                sku=sku,
-                remote_updated_at=remote_updated_at,
-                synced_at=now,
+            {
+                "tenant_id": connection.tenant_id,
+                "sku": sku,
+                "remote_updated_at": remote_updated_at,
+                "synced_at": now,
                 **values,
-            )
+            }
         )
         pending_links.append((record, existing))
     if not rows:
         return {}
-    Product.objects.bulk_create(
+    stored = upsert(
+        Product,
         rows,
-        update_conflicts=True,
         unique_fields=["tenant", "sku"],
         update_fields=[*PRODUCT_FIELDS, "remote_updated_at", "synced_at"],
-        batch_size=UPSERT_BATCH_SIZE,
     )
-    ProductLink.objects.bulk_create(
+    pk_of_sku = {sku: pk for pk, _, sku in stored}
+    upsert(
+        ProductLink,
         [
-            ProductLink(
-                connection=connection,
-                product_id=row.pk,
-                remote_id=record.remote_id,
-                remote_code=record.code,
-                remote_version=record.version,
-                remote_updated_at=record.updated_at,
-                method=LinkMethod.MATCHED_CODE if existing else LinkMethod.IMPORTED,
-                linked_at=now,
-                last_confirmed_at=now,
-                remote_deleted=record.deleted,
-            )
+            {
+                "connection_id": connection.pk,
+                "product_id": pk_of_sku[row["sku"]],
+                "remote_id": record.remote_id,
+                "remote_code": record.code,
+                "remote_version": record.version,
+                "remote_updated_at": record.updated_at,
+                "method": LinkMethod.MATCHED_CODE if existing else LinkMethod.IMPORTED,
+                "linked_at": now,
+                "last_confirmed_at": now,
+                "remote_deleted": record.deleted,
+            }
             for row, (record, existing) in zip(rows, pending_links, strict=True)
         ],
-        update_conflicts=True,
         unique_fields=["connection", "product"],
-        update_fields=list(LINK_FIELDS),
-        batch_size=UPSERT_BATCH_SIZE,
+        update_fields=LINK_FIELDS,
     )
-    return {record.remote_id: row.pk for row, (record, _) in zip(rows, pending_links, strict=True)}
+    return {
+        record.remote_id: pk_of_sku[row["sku"]] for row, (record, _) in zip(rows, pending_links, strict=True)
+    }
 
 
 def _rename(connection: Connection, run: SyncRun, product: _Local, code: str, by_sku: dict) -> bool:
@@ -310,18 +322,26 @@ def deactivate_links(run: SyncRun, link_ids: Sequence[int], now: datetime) -> No
 def sweep_stale_products(
     *, connection: Connection, size: int | None = None, trigger: str = SyncRun.Trigger.SCHEDULE
 ) -> SyncRun:
-    """Re-check the links confirmed longest ago, fetching their products by id in bulk: a product
+    """Re-check the links confirmed longest ago, fetching their products in bulk: a product
     missing from the answer is gone (a ghost), one that changed without the feed telling us is a
-    feed miss. Every swept link counts as confirmed now."""
+    feed miss. Every swept link counts as confirmed now. A provider that cannot fetch by ids but
+    lists its catalogue in pages (Sage) is walked a page or more per run instead (see
+    `_walk_catalogue`)."""
     size = size or connection.sweep_size
 
     def work(job: runs.Job) -> None:
         run = job.run
-        links = list(selectors.links_oldest_confirmed(connection, size))
-        if not links:
-            return
         connector = connector_for(connection, run=run, priority=Priority.SWEEP)
-        found = {r.remote_id: r for r in connector.find_products_by_ids([link.remote_id for link in links])}
+        if hasattr(connector, "catalogue_page"):
+            links, found, cursor = _walk_catalogue(connection, connector, size)
+        else:
+            links = list(selectors.links_oldest_confirmed(connection, size))
+            if not links:
+                return
+            found = {
+                r.remote_id: r for r in connector.find_products_by_ids([link.remote_id for link in links])
+            }
+            cursor = None
         run.fetched = len(found)
         seen_until = selectors.feed_seen_until(connection)
         by_remote = {link.remote_id: link for link in links}
@@ -339,6 +359,9 @@ def sweep_stale_products(
             deactivate_links(run, [link.pk for link in links if link.remote_id not in found], now)
             store_products(connection=connection, run=run, records=list(found.values()), now=now)
             ProductLink.objects.filter(pk__in=[link.pk for link in links]).update(last_confirmed_at=now)
+            if cursor is not None:
+                runs.save_cursor(connection, SWEEP_CURSOR, cursor)
+                run.cursor_after = cursor
             runs.save_progress(run)
         if misses:
             _count_feed_misses(connection, len(misses), now)
@@ -347,9 +370,49 @@ def sweep_stale_products(
         connection=connection,
         kind=SyncRun.Kind.SWEEP,
         trigger=trigger,
+        cursor_key=SWEEP_CURSOR,
         due_field="next_sweep_at",
         work=work,
     )
+
+
+def _walk_catalogue(connection: Connection, connector, size: int) -> tuple[list, dict, str]:
+    """The next pages of the remote catalogue, enough for `size` items, from where the last sweep
+    stopped: the links found on them are re-confirmed, whatever they were last confirmed. When a
+    walk reaches the last page, every live link the walk did not see (confirmed before the walk
+    began) is looked up by id: gone ones are ghosts, and ones a deletion shifted to an
+    earlier page while we walked are confirmed. Returns (links checked, live remote products
+    found among them by remote id, the cursor to store: "next page|when this walk began")."""
+    page, _, began = (connection.cursors.get(SWEEP_CURSOR) or "").partition("|")
+    began = began or timezone.now().isoformat()
+    records: list[RemoteProduct] = []
+    token = page or None
+    while len(records) < size:
+        listed = connector.catalogue_page(token)
+        records.extend(listed.records)
+        token = listed.next_page
+        if token is None:
+            break
+    live = {record.remote_id: record for record in records if not record.deleted}
+    links = list(
+        ProductLink.objects.filter(connection=connection, remote_id__in=among(live)).select_related("product")
+    )
+    if token is not None:
+        return links, {link.remote_id: live[link.remote_id] for link in links}, f"{token}|{began}"
+    unseen = list(
+        ProductLink.objects.filter(
+            connection=connection, remote_deleted=False, last_confirmed_at__lt=datetime.fromisoformat(began)
+        )
+        .exclude(pk__in=[link.pk for link in links])
+        .select_related("product")
+    )
+    if unseen:
+        live.update(
+            (r.remote_id, r) for r in connector.find_products_by_ids([link.remote_id for link in unseen])
+        )
+    links += unseen
+    # The next walk starts again at the first page.
+    return links, {link.remote_id: live[link.remote_id] for link in links if link.remote_id in live}, ""
 
 
 def _count_feed_misses(connection: Connection, misses: int, now: datetime) -> None:

@@ -30,6 +30,7 @@ from connectors.errors import (
 )
 from syncing.models import ApiCall, Connection, SyncRun
 from syncing.services.leases import LEASE_TTL, new_holder, release_lease, renew_lease, take_lease
+from syncing.services.outbound import emit_event
 
 logger = logging.getLogger(__name__)
 
@@ -108,12 +109,31 @@ def _close(run: SyncRun, status: str, **fields) -> SyncRun:
 
 def finish(run: SyncRun) -> SyncRun:
     status = SyncRun.Status.PARTIAL if run.failed else SyncRun.Status.SUCCEEDED
-    return _close(run, status)
+    _close(run, status)
+    emit_event(run.connection.tenant_id, "sync.completed", run_event(run))
+    return run
 
 
 def fail(run: SyncRun, *, reason: str) -> SyncRun:
     """The run stopped; what it stored before stopping stays (pages commit one by one)."""
-    return _close(run, SyncRun.Status.FAILED, error_summary=reason)
+    _close(run, SyncRun.Status.FAILED, error_summary=reason)
+    emit_event(run.connection.tenant_id, "sync.failed", run_event(run))
+    return run
+
+
+def run_event(run: SyncRun) -> dict:
+    """What a `sync.*` webhook carries: the run as the API shows it."""
+    return {
+        **run.summary(),
+        "connection": run.connection_id,
+        "integration": run.connection.provider,
+        "trigger": run.trigger,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "error_summary": run.error_summary,
+        "range_start": run.range_start,
+        "range_end": run.range_end,
+    }
 
 
 def defer(run: SyncRun, *, until: datetime, reason: str) -> SyncRun:
@@ -233,18 +253,23 @@ def follow_feed(
     fetch: Callable[..., Page],
     store: Callable[..., object],
     on_page: Callable[[int], None] | None = None,
+    since: str | None = None,
 ) -> None:
     """The page loop every change feed shares: fetch, store, advance the cursor, commit, repeat.
-    `since` stays the cursor the run started from; the connector's page token carries the rest."""
+    `since` stays the cursor the run started from; the connector's page token carries the rest.
+
+    Given `since` (a backfill; "" reads the whole feed), the feed is read from there and the
+    connection's cursor is left alone: a re-read must never move it backwards."""
     connection, run = job.connection, job.run
-    since = connection.cursors.get(resource) or None
+    keep_cursor = since is None
+    since = (connection.cursors.get(resource) if keep_cursor else since) or None
     page_token = None
     while True:
         page = fetch(since=since, page=page_token)
         with transaction.atomic():
             run.fetched += len(page.records)
             store(connection=connection, run=run, records=page.records, now=timezone.now())
-            if page.high_water_mark is not None:
+            if keep_cursor and page.high_water_mark is not None:
                 save_cursor(connection, resource, page.high_water_mark)
                 run.cursor_after = page.high_water_mark
             save_progress(run)

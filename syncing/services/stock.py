@@ -15,10 +15,8 @@ from connectors.http import connector_for
 from connectors.records import RemoteStock
 from syncing.models import Connection, Location, ProductLink, StockLevel, SyncRun
 from syncing.services import runs
-
-# A page as large as a whole catalogue (Xero's Items list is not paged) is upserted in statements
-# of this many rows, inside the same transaction.
-UPSERT_BATCH_SIZE = 5_000
+from syncing.services.read_ahead import read_ahead
+from syncing.services.upsert import among, upsert
 
 
 def pull_changed_stock(
@@ -26,9 +24,8 @@ def pull_changed_stock(
 ) -> SyncRun:
     def work(job: runs.Job) -> None:
         connector = connector_for(connection, run=job.run, priority=Priority.POLL)
-        runs.follow_feed(
-            job, resource="stock", fetch=connector.pull_stock, store=store_stock, on_page=on_page
-        )
+        with read_ahead(connector.pull_stock) as fetch:
+            runs.follow_feed(job, resource="stock", fetch=fetch, store=store_stock, on_page=on_page)
 
     return runs.leased_run(
         connection=connection, kind=SyncRun.Kind.STOCK, trigger=trigger, cursor_key="stock", work=work
@@ -47,7 +44,7 @@ def store_stock(
     product_ids = dict(
         ProductLink.objects.filter(
             connection=connection,
-            remote_id__in={r.product_remote_id for r in records},
+            remote_id__in=among({r.product_remote_id for r in records}),
             remote_deleted=False,
         ).values_list("remote_id", "product_id")
     )
@@ -70,7 +67,8 @@ def store_stock(
     existing = {
         (product_id, location_id): quantity
         for product_id, location_id, quantity in StockLevel.objects.filter(
-            product_id__in={key[0] for key in levels}, location_id__in={key[1] for key in levels}
+            product_id__in=among({key[0] for key in levels}, integers=True),
+            location_id__in={key[1] for key in levels},
         ).values_list("product_id", "location_id", "quantity")
     }
     for key, record in levels.items():
@@ -80,19 +78,18 @@ def store_stock(
             run.updated += 1
         else:
             run.unchanged += 1
-    StockLevel.objects.bulk_create(
+    upsert(
+        StockLevel,
         [
-            StockLevel(
-                product_id=product_id,
-                location_id=location_id,
-                quantity=record.quantity,
-                remote_updated_at=record.updated_at,
-                synced_at=now,
-            )
+            {
+                "product_id": product_id,
+                "location_id": location_id,
+                "quantity": record.quantity,
+                "remote_updated_at": record.updated_at,
+                "synced_at": now,
+            }
             for (product_id, location_id), record in levels.items()
         ],
-        update_conflicts=True,
         unique_fields=["product", "location"],
         update_fields=["quantity", "remote_updated_at", "synced_at"],
-        batch_size=UPSERT_BATCH_SIZE,
     )

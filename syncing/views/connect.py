@@ -1,4 +1,5 @@
-"""Connecting a provider: list, consent redirect, callback, organisation choice, mapping, disconnect.
+"""Connecting a provider: list, consent redirect (or API keys for Unleashed), callback,
+organisation choice, mapping, sync now, disconnect.
 
 The consent state is bound twice: `connect_start` stores it on the connection (single use, burnt
 by `connect_complete`), and this view keeps it in the signed-in user's session, so a callback
@@ -17,9 +18,11 @@ from connectors import oauth
 from connectors.base import AuthKind
 from connectors.errors import ConnectorError, UnknownProvider
 from connectors.registry import all_providers, get_provider
-from syncing.forms import ConnectionMappingForm
-from syncing.models import Connection
+from syncing import selectors
+from syncing.forms import ApiKeyConnectForm, ConnectionMappingForm
+from syncing.models import Connection, SyncRun
 from syncing.services import connections
+from syncing.texts import sync_flow_texts
 from syncing.views.auth import get_object_for_tenant, tenant_for, tenant_required
 
 SESSION_STATE = "connect_state"
@@ -55,10 +58,11 @@ def integrations(request: HttpRequest) -> HttpResponse:
             "oauth": spec.auth == AuthKind.OAUTH2,
             "syncs": sorted(str(capability).replace("_", " ") for capability in spec.capabilities),
             "connections": connected.get(key, []),
+            "texts": sync_flow_texts(tenant, provider=spec.name),
         }
         for key, spec in all_providers().items()
     ]
-    return render(request, "dashboard/integrations.html", {"rows": rows})
+    return render(request, "dashboard/integrations.html", {"rows": rows, "texts": sync_flow_texts(tenant)})
 
 
 @require_POST
@@ -66,16 +70,41 @@ def integrations(request: HttpRequest) -> HttpResponse:
 def connect(request: HttpRequest, provider_key: str) -> HttpResponse:
     spec = _spec_or_404(provider_key)
     if spec.auth != AuthKind.OAUTH2:
-        messages.error(request, f"{spec.name} is connected with API keys; please contact support.")
-        return redirect("syncing:integrations")
+        return redirect("syncing:connect_api_key", provider_key=spec.key)
     connection = connections.pending_connection(tenant=tenant_for(request), provider_key=spec.key)
     return _send_to_consent(request, connection)
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_required
+def connect_api_key(request: HttpRequest, provider_key: str) -> HttpResponse:
+    """Providers without a sign-in page (Unleashed): the merchant types the API id and key, which
+    are checked with the provider before anything is saved."""
+    spec = _spec_or_404(provider_key)
+    if spec.auth != AuthKind.API_KEY_HMAC:
+        raise Http404("This provider is connected through its sign-in page.")
+    tenant = tenant_for(request)
+    form = ApiKeyConnectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            connection = connections.connect_with_api_key(
+                tenant=tenant, provider_key=spec.key, **form.cleaned_data
+            )
+        except connections.CredentialsRefused as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Connected to {spec.name}.")
+            return redirect("syncing:connection_settings", pk=connection.pk)
+    context = {"spec": spec, "form": form, "texts": sync_flow_texts(tenant, provider=spec.name)}
+    return render(request, "dashboard/connect_api_key.html", context)
 
 
 @require_POST
 @tenant_required
 def reconnect(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_for_tenant(request, Connection, pk)
+    if connection.spec.auth != AuthKind.OAUTH2:
+        return redirect("syncing:connect_api_key", provider_key=connection.provider)
     return _send_to_consent(request, connection)
 
 
@@ -128,8 +157,11 @@ def choose_organisation(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             request.session.pop(SESSION_ORGANISATIONS, None)
             return redirect("syncing:connection_settings", pk=connection.pk)
+    texts = sync_flow_texts(tenant_for(request), provider=connection.spec.name)
     return render(
-        request, "dashboard/choose_organisation.html", {"connection": connection, "choices": choices}
+        request,
+        "dashboard/choose_organisation.html",
+        {"connection": connection, "choices": choices, "texts": texts},
     )
 
 
@@ -137,12 +169,41 @@ def choose_organisation(request: HttpRequest, pk: int) -> HttpResponse:
 @tenant_required
 def connection_settings(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_for_tenant(request, Connection, pk)
-    form = ConnectionMappingForm(request.POST or None, instance=connection)
+    tenant = tenant_for(request)
+    choices = connections.mapping_choices(connection)
+    form = ConnectionMappingForm(
+        request.POST or None,
+        instance=connection,
+        choices=choices,
+        local_tax_codes=selectors.local_tax_codes(tenant),
+    )
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, f"Saved the settings for {connection.spec.name}.")
         return redirect("syncing:overview")
-    return render(request, "dashboard/connection_settings.html", {"connection": connection, "form": form})
+    context = {
+        "connection": connection,
+        "form": form,
+        "problem": choices.problem,
+        "texts": sync_flow_texts(tenant, provider=connection.spec.name),
+    }
+    return render(request, "dashboard/connection_settings.html", context)
+
+
+@require_POST
+@tenant_required
+def start_sync(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = get_object_for_tenant(request, Connection, pk)
+    queued = connections.queue_pulls(connection, trigger=SyncRun.Trigger.MANUAL)
+    if queued:
+        messages.success(
+            request, f"Syncing {', '.join(queued)} from {connection.spec.name}; this page shows the runs."
+        )
+    elif connection.status == Connection.Status.NEEDS_REAUTH:
+        messages.error(request, f"{connection.spec.name} needs you to reconnect it before it can sync.")
+    else:
+        messages.error(request, f"{connection.spec.name} is not connected; connect it first.")
+    return redirect("syncing:overview")
 
 
 @require_http_methods(["GET", "POST"])

@@ -17,6 +17,7 @@ from invoices.services.posting import OutboxEntryLocked, cancel_outbox_entry, re
 from syncing import selectors
 from syncing.models import Connection, Product, SyncRun
 from syncing.services.products import sync_product
+from syncing.texts import sync_flow_texts
 from syncing.views.auth import get_object_for_tenant, tenant_for, tenant_required
 
 PAGE_SIZE = 50
@@ -54,7 +55,7 @@ def _attention(rows: list[dict]) -> dict | None:
     a failing sync."""
     for row in rows:
         if row["connection"].status == Connection.Status.NEEDS_REAUTH:
-            return {"kind": "reauth", "connection": row["connection"]}
+            return {"kind": "reauth", "connection": row["connection"], "texts": row["texts"]}
     for key in ("given_up", "needs_attention"):
         for row in rows:
             if row["outbox"].get(key):
@@ -69,8 +70,9 @@ def _attention(rows: list[dict]) -> dict | None:
 
 @tenant_required
 def overview(request: HttpRequest) -> HttpResponse:
-    connections = selectors.dashboard_connections(tenant_for(request))
-    runs = selectors.latest_runs_by_kind(connections)
+    tenant = tenant_for(request)
+    connections = selectors.dashboard_connections(tenant)
+    runs = selectors.latest_runs_by_kind(connections, kinds=[kind.value for kind in RESOURCES])
     outbox = selectors.outbox_counts(connections)
     usage = selectors.calls_used(connections)
     per_day = selectors.calls_per_day(connections)
@@ -84,6 +86,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "outbox": _outbox_row(outbox.get(connection.pk)),
             "usage": usage[connection.pk],
             "chart": _chart(per_day[connection.pk]),
+            "texts": sync_flow_texts(tenant, provider=connection.spec.name),
         }
         for connection in connections
     ]
@@ -103,8 +106,31 @@ def products(request: HttpRequest) -> HttpResponse:
         links = {link.connection_id: link for link in product.links.all()}
         rows.append({"product": product, "links": [links.get(c.pk) for c in connections]})
     context = {"page": page, "rows": rows, "connections": connections, "search": search}
-    context["query"] = _query(q=search)
+    context |= {"query": _query(q=search), "texts": sync_flow_texts(tenant)}
     return render(request, "dashboard/products.html", context)
+
+
+@tenant_required
+def customers(request: HttpRequest) -> HttpResponse:
+    tenant = tenant_for(request)
+    search = request.GET.get("q", "").strip()
+    linked = request.GET.get("linked", "")
+    found = selectors.customers_for_dashboard(tenant, search=search, linked=linked)
+    page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+    connections = selectors.dashboard_connections(tenant)
+    rows = []
+    for customer in page:
+        links = {link.connection_id: link for link in customer.links.all()}
+        rows.append({"customer": customer, "links": [links.get(c.pk) for c in connections]})
+    context = {
+        "page": page,
+        "rows": rows,
+        "connections": connections,
+        "search": search,
+        "linked": linked,
+        "query": _query(q=search, linked=linked),
+    }
+    return render(request, "dashboard/customers.html", context)
 
 
 @require_POST
@@ -130,14 +156,9 @@ def sync_product_now(request: HttpRequest, pk: int) -> HttpResponse:
 
 @tenant_required
 def outbox(request: HttpRequest) -> HttpResponse:
-    entries = (
-        OutboxEntry.objects.filter(connection__tenant=tenant_for(request))
-        .select_related("sale", "connection")
-        .order_by("-created_at", "-pk")
-    )
     state = request.GET.get("state", "")
-    if state in OutboxEntry.State.values:
-        entries = entries.filter(state=state)
+    state = state if state in OutboxEntry.State.values else ""
+    entries = selectors.outbox_for_dashboard(tenant_for(request), state=state)
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
@@ -154,7 +175,9 @@ def outbox_entry(request: HttpRequest, pk: int) -> HttpResponse:
         request, OutboxEntry, pk, queryset=OutboxEntry.objects.select_related("sale", "connection")
     )
     attempts = entry.attempt_log.order_by("-at", "-pk")[:50]
-    return render(request, "dashboard/outbox_entry.html", {"entry": entry, "attempts": attempts})
+    texts = sync_flow_texts(tenant_for(request), provider=entry.connection.spec.name)
+    context = {"entry": entry, "attempts": attempts, "texts": texts}
+    return render(request, "dashboard/outbox_entry.html", context)
 
 
 def _act_on_entry(request: HttpRequest, pk: int, action, done: str) -> HttpResponse:
@@ -166,7 +189,7 @@ def _act_on_entry(request: HttpRequest, pk: int, action, done: str) -> HttpRespo
     except OutboxEntryLocked as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Sale {entry.sale.number} {done}.")
+        messages.success(request, f"{entry.label} {done}.")
     return redirect("syncing:outbox_entry", pk=entry.pk)
 
 

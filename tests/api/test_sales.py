@@ -32,7 +32,7 @@ def test_a_sale_is_recorded_and_queued_for_each_invoicing_connection(api, connec
     assert (body["number"], body["total"], body["paid"]) == ("S-1001", "12.00", True)
     assert body["lines"][0]["sku"] == "MUG-1"
     assert body["postings"][0]["connection"] == connection.pk
-    assert OutboxEntry.objects.get().sale.number == "S-1001"
+    assert OutboxEntry.objects.get(kind=OutboxEntry.Kind.INVOICE).sale.number == "S-1001"
 
 
 def test_a_sale_shows_each_connections_posting_state(api, connection, mug):

@@ -13,6 +13,7 @@ provider does not declare are skipped, so each provider runs exactly what it pro
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -20,7 +21,14 @@ import pytest
 
 from connectors.base import CAPABILITY_METHODS, Capability, Connector, Page
 from connectors.errors import AuthorizationRevoked, ProviderBug, RateLimited, TransientError
-from connectors.records import InvoiceDraft, InvoiceLineDraft, NewCustomer, NewProduct
+from connectors.records import (
+    AccountKind,
+    InvoiceDraft,
+    InvoiceLineDraft,
+    NewCustomer,
+    NewProduct,
+    PaymentDraft,
+)
 from connectors.registry import get_provider
 
 
@@ -247,6 +255,123 @@ class ConnectorContract:
     def test_unknown_invoice_reference_is_not_found(self, spec, emulator, connector):
         self.require(spec, Capability.FIND_INVOICE_BY_REFERENCE)
         assert connector.find_invoice_by_reference("SALE-NEVER-POSTED") is None
+
+    # Credit notes and payments ------------------------------------------------------------------
+
+    def posted_document(self, emulator, connector, post, reference: str):
+        """A draft of 2 x 12.50 to a new contact, posted with `post`; its result and contact id."""
+        emulator.seed(products=1, customers=0)
+        product = emulator.products()[0]
+        customer_id = emulator.add_customer(name=f"Buyer {reference}", email=f"{reference}@example.com")
+        draft = InvoiceDraft(
+            reference=reference,
+            idempotency_key=str(uuid.uuid4()),
+            customer_remote_id=customer_id,
+            issued_on=date(2026, 11, 2),
+            lines=(self.invoice_line(product["remote_id"], product["code"]),),
+        )
+        [result] = post([draft])
+        assert result.ok, result.errors
+        return result.invoice, customer_id
+
+    def payment(self, connector, document, customer_id, *, amount="25.00", refund=False) -> PaymentDraft:
+        bank = next(a for a in connector.list_accounts() if a.kind == AccountKind.BANK)
+        return PaymentDraft(
+            reference=f"PAY-{document.reference}",
+            idempotency_key=str(uuid.uuid4()),
+            document_remote_id=document.remote_id,
+            contact_remote_id=customer_id,
+            account_code=bank.code,
+            amount=Decimal(amount),
+            paid_on=date(2026, 11, 2),
+            refund=refund,
+        )
+
+    def test_posted_credit_note_is_found_by_its_reference(self, spec, emulator, connector):
+        self.require(spec, Capability.POST_CREDIT_NOTES, Capability.FIND_CREDIT_NOTE_BY_REFERENCE)
+        note, _ = self.posted_document(emulator, connector, connector.post_credit_notes, "REFUND-1")
+
+        found = connector.find_credit_note_by_reference("REFUND-1")
+
+        assert found is not None
+        assert (found.remote_id, found.total) == (note.remote_id, Decimal("25.00"))
+        assert connector.find_credit_note_by_reference("REFUND-NEVER-POSTED") is None
+        assert emulator.invoices() == []
+
+    def test_payment_against_a_posted_invoice_is_recorded_and_found(self, spec, emulator, connector):
+        self.require(spec, Capability.POST_PAYMENTS, Capability.FIND_PAYMENT, Capability.LIST_ACCOUNTS)
+        invoice, customer_id = self.posted_document(emulator, connector, connector.post_invoices, "SALE-3001")
+        draft = self.payment(connector, invoice, customer_id)
+
+        [result] = connector.post_payments([draft])
+
+        assert result.ok, result.errors
+        assert connector.find_payment(draft) == result.payment
+        assert [(p["document_id"], p["amount"]) for p in emulator.payments()] == [
+            (invoice.remote_id, Decimal("25.00"))
+        ]
+
+    def test_payment_not_yet_made_is_not_found(self, spec, emulator, connector):
+        self.require(spec, Capability.FIND_PAYMENT, Capability.LIST_ACCOUNTS)
+        invoice, customer_id = self.posted_document(emulator, connector, connector.post_invoices, "SALE-3002")
+
+        assert connector.find_payment(self.payment(connector, invoice, customer_id)) is None
+
+    def test_payment_above_what_is_outstanding_is_refused(self, spec, emulator, connector):
+        self.require(spec, Capability.POST_PAYMENTS, Capability.LIST_ACCOUNTS)
+        invoice, customer_id = self.posted_document(emulator, connector, connector.post_invoices, "SALE-3003")
+
+        [result] = connector.post_payments([self.payment(connector, invoice, customer_id, amount="99.00")])
+
+        assert not result.ok
+        assert any("outstanding" in message for message in result.errors)
+        assert emulator.payments() == []
+
+    def test_refund_is_paid_out_against_its_credit_note(self, spec, emulator, connector):
+        self.require(spec, Capability.POST_CREDIT_NOTES, Capability.POST_PAYMENTS, Capability.LIST_ACCOUNTS)
+        note, customer_id = self.posted_document(emulator, connector, connector.post_credit_notes, "REFUND-2")
+
+        [result] = connector.post_payments([self.payment(connector, note, customer_id, refund=True)])
+
+        assert result.ok, result.errors
+        assert [p["document_id"] for p in emulator.payments()] == [note.remote_id]
+
+    # Accounts and tax rates a mapping is chosen from --------------------------------------------
+
+    def test_accounts_include_a_sales_and_a_bank_account_each_with_a_code(self, spec, connector):
+        self.require(spec, Capability.LIST_ACCOUNTS)
+        accounts = connector.list_accounts()
+        kinds = {account.kind for account in accounts}
+        assert {AccountKind.SALES, AccountKind.BANK} <= kinds
+        assert all(account.code and account.name for account in accounts)
+        assert len({account.code for account in accounts}) == len(accounts)
+
+    def test_tax_rates_each_have_a_code_and_a_name(self, spec, connector):
+        self.require(spec, Capability.LIST_TAX_RATES)
+        rates = connector.list_tax_rates()
+        assert rates
+        assert all(rate.code and rate.name for rate in rates)
+
+    def test_invoice_naming_a_listed_sales_account_and_tax_rate_is_accepted(self, spec, emulator, connector):
+        self.require(spec, Capability.LIST_ACCOUNTS, Capability.LIST_TAX_RATES, Capability.POST_INVOICES)
+        sales = next(a for a in connector.list_accounts() if a.kind == AccountKind.SALES)
+        rate = connector.list_tax_rates()[0]
+        emulator.seed(products=1, customers=0)
+        product = emulator.products()[0]
+        line = replace(
+            self.invoice_line(product["remote_id"], product["code"]),
+            account_code=sales.code,
+            tax_code=rate.code,
+        )
+        draft = InvoiceDraft(
+            reference="SALE-2001",
+            idempotency_key=str(uuid.uuid4()),
+            customer_remote_id=emulator.add_customer(name="Buyer", email="buyer@example.com"),
+            issued_on=date(2026, 11, 2),
+            lines=(line,),
+        )
+        [result] = connector.post_invoices([draft])
+        assert result.ok, result.errors
 
     # Typed errors from the emulator's real responses -------------------------------------------
 

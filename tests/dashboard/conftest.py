@@ -27,6 +27,7 @@ def shop(tenant):
     """Alice's shop: a Xero connection with a linked product, a failed run and a given-up sale."""
     connection = factories.ConnectionFactory(tenant=tenant, provider="xero")
     link = factories.ProductLinkFactory(connection=connection)
+    customer_link = factories.CustomerLinkFactory(connection=connection)
     run = factories.SyncRunFactory(connection=connection, status=SyncRun.Status.FAILED)
     entry = factories.OutboxEntryFactory(
         sale__tenant=tenant,
@@ -34,4 +35,10 @@ def shop(tenant):
         state=OutboxEntry.State.GIVEN_UP,
         provider_messages=["Account code '200' is not a valid code for this document."],
     )
-    return {"connection": connection, "product": link.product, "run": run, "entry": entry}
+    return {
+        "connection": connection,
+        "product": link.product,
+        "customer": customer_link.customer,
+        "run": run,
+        "entry": entry,
+    }

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["overview", "products", "outbox", "history", "integrations"]
+PAGES = ["overview", "products", "customers", "outbox", "history", "integrations"]
 OBJECT_PAGES = [
     ("outbox_entry", "entry"),
     ("connection_settings", "connection"),
@@ -21,6 +21,7 @@ OBJECT_ACTIONS = [
     ("cancel_entry", "entry"),
     ("reconnect", "connection"),
     ("disconnect", "connection"),
+    ("start_sync", "connection"),
 ]
 
 
@@ -56,6 +57,7 @@ def test_stranger_does_not_see_alices_rows_on_list_pages(shop, charlie, client_f
     client = client_for(charlie)
     assert shop["product"].sku not in client.get(reverse("syncing:products")).content.decode()
     assert shop["entry"].sale.number not in client.get(reverse("syncing:outbox")).content.decode()
+    assert shop["customer"].email not in client.get(reverse("syncing:customers")).content.decode()
     assert "Organisation" not in client.get(reverse("syncing:overview")).content.decode()
 
 

@@ -67,7 +67,6 @@ def test_mapping_settings_are_saved_after_connecting(xero, alice, client_for):
         {
             "sales_account_code": "200",
             "payment_account_code": "090",
-            "tax_rate_map": '{"20% VAT": "OUTPUT2"}',
             "cash_sale_contact_id": "",
             "send_contact_details": "on",
             "poll_minutes": "45",
@@ -75,7 +74,7 @@ def test_mapping_settings_are_saved_after_connecting(xero, alice, client_for):
     )
     assert response["Location"] == reverse("syncing:overview")
     connection.refresh_from_db()
-    assert (connection.sales_account_code, connection.tax_rate_map) == ("200", {"20% VAT": "OUTPUT2"})
+    assert (connection.sales_account_code, connection.payment_account_code) == ("200", "090")
     assert connection.poll_interval.total_seconds() == 45 * 60
 
 

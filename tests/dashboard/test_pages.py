@@ -9,9 +9,10 @@ from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django_q.conf import Conf
 
 from invoices.models import OutboxEntry
-from syncing.models import Connection, Product, SyncRun
+from syncing.models import Connection, LinkMethod, Product, SyncRun
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -187,3 +188,92 @@ def test_history_filters_by_kind_and_status(shop, alice, client_for):
 def test_product_count_is_not_limited_to_alices_products_for_charlie(shop, charlie, client_for):
     assert not Product.objects.filter(tenant__slug="charlies-shop").exists()
     assert client_for(charlie).get(reverse("syncing:products")).context["rows"] == []
+
+
+def test_customers_page_shows_each_connections_link_and_how_it_was_made(tenant, alice, client_for):
+    connection = factories.ConnectionFactory(tenant=tenant)
+    link = factories.CustomerLinkFactory(connection=connection, method=LinkMethod.MATCHED_EMAIL)
+    response = client_for(alice).get(reverse("syncing:customers"))
+    (row,) = response.context["rows"]
+    assert (row["customer"], row["links"]) == (link.customer, [link])
+    assert "Matched by email" in response.content.decode()
+
+
+def test_customers_page_lists_the_unlinked_ones_on_their_own(shop, tenant, alice, client_for):
+    gone = factories.CustomerLinkFactory(connection=shop["connection"], remote_deleted=True).customer
+    lonely = factories.CustomerFactory(tenant=tenant)
+    rows = client_for(alice).get(reverse("syncing:customers"), {"linked": "no"}).context["rows"]
+    assert {row["customer"] for row in rows} == {gone, lonely}
+
+
+def test_customers_are_found_by_name_email_or_account_number(tenant, alice, client_for):
+    factories.CustomerFactory(tenant=tenant, name="Ada Stores", email="ada@example.com")
+    factories.CustomerFactory(tenant=tenant, name="Bo Ltd", email="bo@example.com", account_number="ACC-7")
+    client = client_for(alice)
+    for term, expected in (("ada", "Ada Stores"), ("bo@", "Bo Ltd"), ("acc-7", "Bo Ltd")):
+        rows = client.get(reverse("syncing:customers"), {"q": term}).context["rows"]
+        assert [row["customer"].name for row in rows] == [expected]
+
+
+def test_customers_are_paginated(tenant, alice, client_for):
+    factories.CustomerFactory.create_batch(55, tenant=tenant)
+    second = client_for(alice).get(reverse("syncing:customers"), {"page": 2}).context["rows"]
+    assert len(second) == 5
+
+
+def test_customers_page_costs_the_same_queries_for_3_or_30_customers(tenant, alice, client_for):
+    client = client_for(alice)
+    connection = factories.ConnectionFactory(tenant=tenant)
+    factories.CustomerLinkFactory.create_batch(3, connection=connection)
+    few = queries_for(client, reverse("syncing:customers"))
+    factories.CustomerLinkFactory.create_batch(27, connection=connection)
+    factories.CustomerFactory.create_batch(27, tenant=tenant)
+    assert queries_for(client, reverse("syncing:customers")) == few
+
+
+def test_history_page_costs_the_same_queries_for_3_or_30_runs(tenant, alice, client_for):
+    client = client_for(alice)
+    connection = factories.ConnectionFactory(tenant=tenant)
+    factories.SyncRunFactory.create_batch(3, connection=connection)
+    few = queries_for(client, reverse("syncing:history"))
+    factories.SyncRunFactory.create_batch(27, connection__tenant=tenant)
+    assert queries_for(client, reverse("syncing:history")) == few
+
+
+def test_integrations_page_costs_the_same_queries_for_3_or_30_connections(tenant, alice, client_for):
+    client = client_for(alice)
+    factories.ConnectionFactory.create_batch(3, tenant=tenant)
+    few = queries_for(client, reverse("syncing:integrations"))
+    factories.ConnectionFactory.create_batch(27, tenant=tenant)
+    assert queries_for(client, reverse("syncing:integrations")) == few
+
+
+def test_outbox_entry_page_costs_the_same_queries_for_3_or_30_attempts(shop, alice, client_for):
+    client = client_for(alice)
+    entry = shop["entry"]
+    url = reverse("syncing:outbox_entry", args=[entry.pk])
+    factories.OutboxAttemptFactory.create_batch(3, entry=entry)
+    few = queries_for(client, url)
+    factories.OutboxAttemptFactory.create_batch(27, entry=entry)
+    assert queries_for(client, url) == few
+
+
+def test_sync_now_on_the_overview_pulls_from_the_provider(
+    start_emulator, connect, tenant, alice, client_for, monkeypatch
+):
+    xero = start_emulator("xero")
+    xero.add_product(code="MUG-RED", name="Red mug", price=Decimal("9.50"))
+    connection = connect(xero, "xero")
+    # The queue runs each task at once here, as a worker would.
+    monkeypatch.setattr(Conf, "SYNC", True)
+    response = client_for(alice).post(reverse("syncing:start_sync", args=[connection.pk]), follow=True)
+    assert "Syncing products, stock, customers from Xero" in response.content.decode()
+    assert Product.objects.get(tenant=tenant).sku == "MUG-RED"
+    assert SyncRun.objects.get(connection=connection, kind=SyncRun.Kind.PRODUCTS).trigger == "manual"
+
+
+def test_sync_now_on_a_connection_needing_reauthorisation_says_so(tenant, alice, client_for):
+    connection = factories.ConnectionFactory(tenant=tenant, status=Connection.Status.NEEDS_REAUTH)
+    response = client_for(alice).post(reverse("syncing:start_sync", args=[connection.pk]), follow=True)
+    assert "Xero needs you to reconnect it before it can sync." in response.content.decode()
+    assert not SyncRun.objects.exists()

@@ -35,5 +35,8 @@ def test_unknown_tenant_is_refused_with_a_sentence(db):
 
 
 def test_ensure_schedules_command_names_what_it_wrote(db):
-    expected = "3 schedules in place: dispatch-due-syncs, dispatch-due-outbox, mark-stalled-runs."
+    expected = (
+        "5 schedules in place: dispatch-due-syncs, dispatch-due-outbox, mark-stalled-runs, "
+        "queue-due-webhook-deliveries, send-outbox-digests."
+    )
     assert expected in run("ensure_schedules")

@@ -15,7 +15,13 @@ def test_ensure_schedules_is_idempotent_and_repairs_a_changed_schedule(db):
     ensure_schedules()
 
     schedules = dict(Schedule.objects.values_list("name", "minutes"))
-    assert schedules == {"dispatch-due-syncs": 1, "dispatch-due-outbox": 1, "mark-stalled-runs": 5}
+    assert schedules == {
+        "dispatch-due-syncs": 1,
+        "dispatch-due-outbox": 1,
+        "mark-stalled-runs": 5,
+        "queue-due-webhook-deliveries": 1,
+        "send-outbox-digests": 24 * 60,
+    }
 
 
 def test_poll_interval_longer_than_two_hours_is_clamped(tenant):

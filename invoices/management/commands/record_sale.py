@@ -1,6 +1,6 @@
 """`manage.py record_sale --tenant alices-shop --number S-1001 --line SKU-00001:2:12.50
-[--line ...] [--customer-email ann@example.com] [--paid --payment-method card]`: record a sale
-and queue it for every connection that takes invoices."""
+[--line ...] [--customer-email ann@example.com] [--paid --payment-method card] [--refund-of S-1000]`:
+record a sale (or a refund of an earlier one) and queue it for every connection that takes invoices."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
 
+from invoices.models import Sale
 from invoices.services.outbox import NewSaleLine, record_sale
 from syncing.models import Customer, Product, Tenant
 
@@ -25,8 +26,9 @@ class Command(BaseCommand):
         parser.add_argument("--customer-email", default="", help="Blank for a cash sale.")
         parser.add_argument("--payment-method", default="")
         parser.add_argument("--paid", action="store_true")
+        parser.add_argument("--refund-of", default="", metavar="NUMBER", help="The sale this refunds.")
 
-    def handle(self, *args, tenant, number, line, customer_email, payment_method, paid, **options):
+    def handle(self, *args, tenant, number, line, customer_email, payment_method, paid, refund_of, **options):
         try:
             tenant = Tenant.objects.get(slug=tenant)
         except Tenant.DoesNotExist:
@@ -36,6 +38,11 @@ class Command(BaseCommand):
             customer = Customer.objects.filter(tenant=tenant, email__iexact=customer_email).first()
             if customer is None:
                 raise CommandError(f"{tenant} has no customer with email {customer_email}.")
+        refunded = None
+        if refund_of:
+            refunded = Sale.objects.filter(tenant=tenant, number=refund_of).first()
+            if refunded is None:
+                raise CommandError(f"{tenant} has no sale numbered {refund_of} to refund.")
         lines = [self._line(tenant, text) for text in line]
         try:
             sale = record_sale(
@@ -45,10 +52,14 @@ class Command(BaseCommand):
                 customer=customer,
                 payment_method=payment_method,
                 paid=paid,
+                refund_of=refunded,
             )
         except IntegrityError:
             raise CommandError(f"{tenant} already has a sale numbered {number}.") from None
-        queued = sale.outbox_entries.count()
+        queued = len(
+            {*sale.outbox_entries.values_list("connection_id", flat=True)}
+            | {*sale.summary_memberships.values_list("connection_id", flat=True)}
+        )
         self.stdout.write(
             f"Sale {sale.number} recorded: total {sale.total}, queued for {queued} connection(s)."
         )

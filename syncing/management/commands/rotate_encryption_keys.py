@@ -15,4 +15,4 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         rotated = maintenance.rotate_encryption_keys()
-        self.stdout.write(f"Re-encrypted the credentials of {rotated} connection(s) under the newest key.")
+        self.stdout.write(f"Re-encrypted {rotated} stored secret(s) under the newest key.")
