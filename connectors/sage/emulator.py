@@ -467,7 +467,12 @@ class SageEmulator(Emulator):
 
     @route("GET", API + "/sales_invoices")
     def list_sales_invoices(self, request: Request) -> Response:
-        records = self._changed(request, list(request.books.invoices.values()))
+        return self._list_artefacts(request, request.books.invoices, "sales_invoices")
+
+    def _list_artefacts(self, request: Request, artefacts: dict, collection: str) -> Response:
+        """Sales invoices and credit notes list alike: changed-since, then `search`, which
+        matches the reference or the contact's name."""
+        records = self._changed(request, list(artefacts.values()))
         if request.params.get("search"):
             needle = request.params["search"].lower()
             records = [
@@ -475,7 +480,7 @@ class SageEmulator(Emulator):
                 for r in records
                 if needle in (r.get("reference") or "").lower() or needle in r["contact_name"].lower()
             ]
-        return self._page(request, "sales_invoices", records)
+        return self._page(request, collection, records)
 
     @route("GET", API + "/sales_invoices/(?P<key>[^/]+)")
     def get_sales_invoice(self, request: Request) -> Response:
@@ -582,15 +587,7 @@ class SageEmulator(Emulator):
 
     @route("GET", API + "/sales_credit_notes")
     def list_sales_credit_notes(self, request: Request) -> Response:
-        records = self._changed(request, list(request.books.credit_notes.values()))
-        if request.params.get("search"):
-            needle = request.params["search"].lower()
-            records = [
-                r
-                for r in records
-                if needle in (r.get("reference") or "").lower() or needle in r["contact_name"].lower()
-            ]
-        return self._page(request, "sales_credit_notes", records)
+        return self._list_artefacts(request, request.books.credit_notes, "sales_credit_notes")
 
     @route("GET", API + "/sales_credit_notes/(?P<key>[^/]+)")
     def get_sales_credit_note(self, request: Request) -> Response:

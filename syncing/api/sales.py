@@ -6,6 +6,7 @@ from django.db import IntegrityError
 from ninja import Router, Status
 
 from invoices.models import Sale
+from invoices.selectors import entries_for_sale
 from invoices.services.outbox import NewSaleLine, record_sale
 from syncing.api.errors import ERRORS, ApiError, field_error
 from syncing.api.schemas import SaleIn, SaleOut
@@ -17,7 +18,18 @@ router = Router(tags=["sales"])
 
 def sale_out(sale: Sale) -> dict:
     line_fields = ("description", "quantity", "unit_price", "tax_code", "tax_amount", "discount_rate")
-    entry_fields = ("state", "attempts", "remote_id", "remote_number", "posted_at", "last_error")
+    entry_fields = (
+        "kind",
+        "reference",
+        "business_day",
+        "state",
+        "attempts",
+        "remote_id",
+        "remote_number",
+        "posted_at",
+        "last_error",
+        "provider_messages",
+    )
     return {
         **{
             name: getattr(sale, name)
@@ -25,13 +37,14 @@ def sale_out(sale: Sale) -> dict:
         },
         **{name: getattr(sale, name) for name in ("subtotal", "tax_total", "total")},
         "id": sale.pk,
+        "refund_of": sale.refund_of.number if sale.refund_of else None,
         "lines": [
             {"sku": line.product.sku, **{f: getattr(line, f) for f in line_fields}}
             for line in sale.lines.select_related("product").order_by("pk")
         ],
         "postings": [
             {"connection": entry.connection_id, **{f: getattr(entry, f) for f in entry_fields}}
-            for entry in sale.outbox_entries.order_by("connection_id")
+            for entry in entries_for_sale(sale)
         ],
     }
 
@@ -56,6 +69,13 @@ def create_sale(request, payload: SaleIn):
         customer = Customer.objects.filter(tenant=tenant, pk=payload.customer_id).first()
         if customer is None:
             raise field_error(422, "customer_id", f"No customer {payload.customer_id}.")
+    refund_of = None
+    if payload.refund_of is not None:
+        refund_of = Sale.objects.filter(tenant=tenant, number=payload.refund_of).first()
+        if refund_of is None:
+            raise field_error(
+                422, "refund_of", f"No sale {payload.refund_of} to refund; name a sale already recorded."
+            )
     lines = [NewSaleLine(product=products[line.sku], **line.dict(exclude={"sku"})) for line in payload.lines]
     try:
         sale = record_sale(
@@ -66,6 +86,7 @@ def create_sale(request, payload: SaleIn):
             sold_at=payload.sold_at,
             payment_method=payload.payment_method,
             paid=payload.paid,
+            refund_of=refund_of,
         )
     except IntegrityError:  # the same number recorded by a concurrent request
         raise field_error(409, "number", f"Sale {payload.number} already exists.") from None
@@ -75,4 +96,4 @@ def create_sale(request, payload: SaleIn):
 @router.get("/{int:sale_id}", response={200: SaleOut, **ERRORS})
 def get_sale(request, sale_id: int):
     """The sale and, per connection, where posting it has got to."""
-    return sale_out(one(Sale.objects.filter(tenant=request.auth.tenant), sale_id))
+    return sale_out(one(Sale.objects.filter(tenant=request.auth.tenant).select_related("refund_of"), sale_id))

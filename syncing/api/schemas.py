@@ -3,7 +3,7 @@ shows it."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -11,6 +11,7 @@ from ninja import Field, Schema
 
 from connectors.base import Category
 from connectors.registry import all_providers
+from invoices.models import OutboxEntry
 from syncing.api.pagination import page_of
 from syncing.services.outbound import EVENT_TYPES
 from syncing.services.sync_flow import MAX_TEXT_LENGTH
@@ -18,6 +19,7 @@ from syncing.services.sync_flow import MAX_TEXT_LENGTH
 SyncKind = Literal["products", "stock", "customers"]
 PostingMode = Literal["detailed", "daily_summary"]
 LinkState = Literal["linked", "remote_deleted", "not_linked"]
+PostingKind = Literal[tuple(OutboxEntry.Kind.values)]
 EventType = Literal[tuple(EVENT_TYPES)]
 CommerceProvider = Literal[tuple(k for k, s in all_providers().items() if s.category == Category.INVENTORY)]
 AccountingProvider = Literal[
@@ -275,6 +277,9 @@ class SaleIn(Schema):
     customer_id: int | None = None
     payment_method: str = Field("", max_length=30)
     paid: bool = False
+    refund_of: str | None = Field(
+        None, min_length=1, max_length=50, description="The number of the earlier sale this refunds."
+    )
 
 
 class SaleLineOut(Schema):
@@ -288,13 +293,23 @@ class SaleLineOut(Schema):
 
 
 class PostingOut(Schema):
+    """One outbox entry that carries the sale (or its payment) to one connection."""
+
     connection: int
+    kind: PostingKind = Field(
+        ..., description="daily_summary: the sale is one of that business day's sales in one invoice."
+    )
+    reference: str = Field(
+        ..., description='What the provider files it under: the sale number, or "Daily sales <day>".'
+    )
+    business_day: date | None = Field(None, description="The daily summary's business day.")
     state: str
     attempts: int
     remote_id: str
     remote_number: str
     posted_at: datetime | None
-    last_error: str
+    last_error: str = Field(..., description="Why the last try failed, in plain words.")
+    provider_messages: list[str] = Field(..., description="What the provider itself said.")
 
 
 class SaleOut(Schema):
@@ -305,6 +320,7 @@ class SaleOut(Schema):
     currency: str
     payment_method: str
     paid: bool
+    refund_of: str | None
     subtotal: Decimal
     tax_total: Decimal
     total: Decimal

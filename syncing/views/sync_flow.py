@@ -151,7 +151,7 @@ def choose_organisation(request: HttpRequest, pk: int) -> HttpResponse:
     texts = sync_flow_texts(link.tenant, provider=connection.spec.name)
     return render(
         request,
-        "sync_flow/choose_organisation.html",
+        "dashboard/choose_organisation.html",
         {"connection": connection, "choices": choices, "texts": texts},
     )
 

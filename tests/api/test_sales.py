@@ -1,6 +1,7 @@
 """POST /sales records a sale for posting; GET /sales/{id} shows where posting got to."""
 
 import pytest
+from django.test import Client
 
 from invoices.models import OutboxEntry, Sale
 from tests import factories
@@ -46,6 +47,37 @@ def test_a_sale_shows_each_connections_posting_state(api, connection, mug):
     ]
 
 
+def test_a_refund_names_the_sale_it_refunds_and_posts_as_a_credit_note(api, connection, mug):
+    post(api, sale("S-1001"))
+
+    response = post(api, sale("R-1", refund_of="S-1001", paid=True, payment_method="card"))
+
+    body = response.json()
+    assert response.status_code == 201
+    assert (body["refund_of"], body["paid"], body["payment_method"]) == ("S-1001", True, "card")
+    assert [p["kind"] for p in body["postings"]] == ["credit_note", "payment"]
+    assert Sale.objects.get(number="R-1").refund_of == Sale.objects.get(number="S-1001")
+
+
+def test_a_refund_of_an_unknown_sale_names_the_field(api, connection, mug):
+    response = post(api, sale("R-1", refund_of="S-404"))
+
+    assert response.status_code == 422
+    assert response.json()["details"] == [
+        {"field": "refund_of", "message": "No sale S-404 to refund; name a sale already recorded."}
+    ]
+    assert not Sale.objects.exists()
+
+
+def test_another_tenants_sale_cannot_be_refunded_here(api, charlie, connection, mug):
+    factories.SaleFactory(tenant=charlie.memberships.get().tenant, number="S-1001")
+
+    response = post(api, sale("R-1", refund_of="S-1001"))
+
+    assert response.status_code == 422
+    assert response.json()["details"][0]["field"] == "refund_of"
+
+
 def test_a_sale_number_already_recorded_conflicts(api, connection, mug):
     post(api, sale())
 
@@ -81,6 +113,9 @@ def test_another_tenants_sku_is_unknown_here(api, charlie, connection):
         ({"lines": [{"sku": "MUG-1", "quantity": "1"}]}, "lines.0.unit_price"),
         ({"number": ""}, "number"),
         ({"sold_at": "yesterday"}, "sold_at"),
+        ({"refund_of": ""}, "refund_of"),
+        ({"paid": "perhaps"}, "paid"),
+        ({"payment_method": "x" * 31}, "payment_method"),
     ],
 )
 def test_an_invalid_sale_names_the_field(api, mug, change, field):
@@ -115,4 +150,14 @@ def test_another_tenants_sale_is_not_found(api, charlie):
 
 def test_sales_need_a_key(anonymous, mug):
     assert post(anonymous, sale()).status_code == 401
+    assert not Sale.objects.exists()
+
+
+def test_a_wrong_key_records_nothing(mug):
+    wrong = Client(headers={"Authorization": "Bearer not-a-real-key"})
+
+    response = post(wrong, sale())
+
+    assert response.status_code == 401
+    assert response.json()["status"] == 401
     assert not Sale.objects.exists()

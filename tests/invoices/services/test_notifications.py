@@ -1,43 +1,18 @@
 """The outbox emails, delivered through a real SMTP server on loopback (aiosmtpd)."""
 
-import socket
-from email import message_from_bytes
-from email.policy import default
-
 import pytest
-from aiosmtpd.controller import Controller
 from django.core import mail
 
 from invoices.models import OutboxEntry
 from invoices.services.notifications import notify_given_up, notify_needs_attention
 from tests import factories
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=default)))
-        return "250 Message accepted for delivery"
+from tests.invoices.smtp import smtp_server
 
 
 @pytest.fixture
 def smtp(settings):
-    inbox = Inbox()
-    # The controller checks it is up by connecting to its own port, so it needs the number first.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    yield inbox
-    controller.stop()
+    with smtp_server(settings) as inbox:
+        yield inbox
 
 
 @pytest.fixture
