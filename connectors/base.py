@@ -66,12 +66,14 @@ class Capability(StrEnum):
     CREATE_CUSTOMER = "create_customer"
     POST_INVOICES = "post_invoices"
     FIND_INVOICE_BY_REFERENCE = "find_invoice_by_reference"
+    FIND_INVOICES_BY_REFERENCE = "find_invoices_by_reference"
     LIST_ACCOUNTS = "list_accounts"
     LIST_TAX_RATES = "list_tax_rates"
     POST_CREDIT_NOTES = "post_credit_notes"
     FIND_CREDIT_NOTE_BY_REFERENCE = "find_credit_note_by_reference"
     POST_PAYMENTS = "post_payments"
     FIND_PAYMENT = "find_payment"
+    FIND_PAYMENTS = "find_payments"
     WEBHOOKS = "webhooks"
 
 
@@ -87,12 +89,14 @@ CAPABILITY_METHODS: dict[Capability, str] = {
     Capability.CREATE_CUSTOMER: "create_customer",
     Capability.POST_INVOICES: "post_invoices",
     Capability.FIND_INVOICE_BY_REFERENCE: "find_invoice_by_reference",
+    Capability.FIND_INVOICES_BY_REFERENCE: "find_invoices_by_reference",
     Capability.LIST_ACCOUNTS: "list_accounts",
     Capability.LIST_TAX_RATES: "list_tax_rates",
     Capability.POST_CREDIT_NOTES: "post_credit_notes",
     Capability.FIND_CREDIT_NOTE_BY_REFERENCE: "find_credit_note_by_reference",
     Capability.POST_PAYMENTS: "post_payments",
     Capability.FIND_PAYMENT: "find_payment",
+    Capability.FIND_PAYMENTS: "find_payments",
 }
 
 
@@ -284,6 +288,11 @@ class Connector(abc.ABC):
         """The invoice we posted earlier for this sale reference, if the provider has it."""
         self._missing(Capability.FIND_INVOICE_BY_REFERENCE)
 
+    def find_invoices_by_reference(self, references: Sequence[str]) -> dict[str, RemoteInvoice]:
+        """The invoices we posted earlier under any of these references, by reference, in as few
+        calls as the API allows; a reference missing from the answer is not on the provider."""
+        self._missing(Capability.FIND_INVOICES_BY_REFERENCE)
+
     def post_credit_notes(self, credit_notes: Sequence[InvoiceDraft]) -> list[InvoiceResult]:
         """Post refunds as sales credit notes, up to `spec.invoice_batch_size` per call; one result
         per draft, in order. A provider without credit notes leaves refunds out of its outbox."""
@@ -301,6 +310,12 @@ class Connector(abc.ABC):
     def find_payment(self, payment: PaymentDraft) -> RemotePayment | None:
         """The payment recorded earlier for this draft (same reference and document), if any."""
         self._missing(Capability.FIND_PAYMENT)
+
+    def find_payments(self, payments: Sequence[PaymentDraft]) -> dict[str, RemotePayment]:
+        """The payments recorded earlier for these drafts (each with its draft's reference and
+        document), by reference, in as few calls as the API allows; a reference missing from the
+        answer is not on the provider."""
+        self._missing(Capability.FIND_PAYMENTS)
 
     def list_accounts(self) -> list[RemoteAccount]:
         """The live accounts of the chart of accounts a sale may be posted to or paid into, each

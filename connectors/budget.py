@@ -20,6 +20,8 @@ Concurrency rules:
   or month raises `BudgetExhausted(resets_at)` so the job is rescheduled instead of sleeping.
 - Priorities share a window but not its last slice: sweeps stop 15% short of the limit, polls 10%
   short, and invoices may use it all (`reserve_for`).
+- Linking a connection (the organisation read after consent) spends only the provider's windows,
+  never the plan's month, so a merchant whose plan is spent can still reconnect.
 - `observe` takes what the provider says is left and can only raise `used` to match; our count is
   never lowered by a header, because another process may have spent calls the header predates.
 """
@@ -72,8 +74,9 @@ def window_end(kind: Window, start: datetime) -> datetime:
     return start + length
 
 
-def limits_for(connection) -> dict[Window, int]:
-    """Calls allowed per window for this connection: the provider's limits and the plan's month."""
+def limits_for(connection, *, plan: bool = True) -> dict[Window, int]:
+    """Calls allowed per window for this connection: the provider's limits and, unless `plan` is
+    False, the plan's month."""
     limits: dict[Window, int] = {}
     for limit in connection.spec.limits:
         calls = limit.calls
@@ -81,6 +84,8 @@ def limits_for(connection) -> dict[Window, int]:
             # 300 x registers + 50 per 5 minutes (https://x-series-api.lightspeedhq.com/docs/rate_limiting).
             calls = 300 * max(connection.registers, 1) + 50
         limits[limit.window] = min(calls, limits.get(limit.window, calls))
+    if not plan:
+        return limits
     monthly = [connection.tenant.monthly_call_allowance, connection.monthly_call_limit]
     if Window.MONTH in limits:
         monthly.append(limits[Window.MONTH])
@@ -97,11 +102,14 @@ def spend(
     connection,
     priority: Priority = Priority.POLL,
     *,
+    plan: bool = True,
     sleep: Callable[[float], None] = time.sleep,
     now: Callable[[], datetime] = timezone.now,
 ) -> None:
-    """Take one call from every window of the connection, or wait / raise `BudgetExhausted`."""
-    limits = limits_for(connection)
+    """Take one call from every window of the connection, or wait / raise `BudgetExhausted`.
+    With `plan` False (linking a connection) only the provider's own windows count: a merchant
+    whose plan's calls are spent must still be able to reconnect."""
+    limits = limits_for(connection, plan=plan)
     waited = 0.0
     while True:
         moment = now()

@@ -81,6 +81,7 @@ class ProviderSession:
         *,
         run=None,
         priority: Priority = Priority.POLL,
+        plan_budget: bool = True,
         connector_class: type[Connector] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -88,6 +89,8 @@ class ProviderSession:
         self.spec = connection.spec
         self.run = run
         self.priority = priority
+        # False only while linking: reconnecting must work after the plan's calls are spent.
+        self.plan_budget = plan_budget
         self.sleep = sleep
         self.http = requests.Session()
         self.connector = (connector_class or self.spec.connector_class)(self)
@@ -117,7 +120,10 @@ class ProviderSession:
         idempotent: bool | None = None,
         purpose: str = "",
         allow_statuses=(),
+        stream: bool = False,
     ) -> requests.Response:
+        """The provider's answer. With `stream`, a 2xx body is left unread for the caller to
+        decode as it arrives (and close); an error's body is read whole to classify it."""
         method = method.upper()
         retry_writes = method in SAFE_METHODS if idempotent is None else idempotent
         url = self.url(path)
@@ -127,7 +133,7 @@ class ProviderSession:
         attempt = 0
         while True:
             attempt += 1
-            budget.spend(self.connection, self.priority, sleep=self.sleep)
+            budget.spend(self.connection, self.priority, plan=self.plan_budget, sleep=self.sleep)
             token = self._bearer_token()
             request = requests.Request(
                 method,
@@ -145,7 +151,7 @@ class ProviderSession:
             self.connector.authenticate(prepared)
             started = time.monotonic()
             try:
-                response = self.http.send(prepared, timeout=TIMEOUT, allow_redirects=False)
+                response = self.http.send(prepared, timeout=TIMEOUT, allow_redirects=False, stream=stream)
             except requests.RequestException as exc:
                 self._log(prepared, None, started, attempt, purpose, error=f"{type(exc).__name__}: {exc}")
                 delay = self._backoff(attempt)
@@ -260,9 +266,12 @@ class ProviderSession:
         )
 
 
-def connector_for(connection, run=None, priority: Priority = Priority.POLL) -> Connector:
-    """The connection's connector, bound to a fresh `ProviderSession`."""
-    return ProviderSession(connection, run=run, priority=priority).connector
+def connector_for(
+    connection, run=None, priority: Priority = Priority.POLL, *, plan_budget: bool = True
+) -> Connector:
+    """The connection's connector, bound to a fresh `ProviderSession`; `plan_budget=False` for the
+    calls that link a connection, which the tenant's plan must never refuse."""
+    return ProviderSession(connection, run=run, priority=priority, plan_budget=plan_budget).connector
 
 
 def loggable_path(url: str) -> str:

@@ -135,6 +135,10 @@ class Connection(models.Model):
     def spec(self):
         return get_provider(self.provider)
 
+    def remote_tax_code(self, local: str) -> str:
+        """The provider's tax code for one of ours, as the merchant mapped it (unmapped: as is)."""
+        return self.tax_rate_map.get(local, local) if local else ""
+
     def provider_url(self, url: str) -> str:
         """A provider URL for this connection: the retailer's host filled in (Lightspeed), and
         pointed at the sandbox or emulator when `base_url` is set."""

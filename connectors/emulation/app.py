@@ -105,7 +105,8 @@ class Emulator:
 
     Fault switches queue faults for the next matching requests (`match` is a path substring):
     `fail_next(status)`, `rate_limit_next(retry_after)`, `lose_next_response()` (the handler runs
-    and writes, then the connection is closed unanswered), `delay_next(seconds)`,
+    and writes, then the connection is closed unanswered), `delay_next(seconds)` (the handler runs,
+    the answer leaves `seconds` later),
     `malform_next()`. `calls(method, path)` counts requests received, for call-count assertions.
     """
 
@@ -253,14 +254,18 @@ class Emulator:
 
     def handle(self, request: Request) -> Response:
         fault = self._take_fault(request.path) or self._draw_fault(request)
-        if fault and fault.kind == "delay":
-            time.sleep(fault.seconds)
         if fault and fault.kind == "status":
             return self.error(request, fault.status, HTTPStatus(fault.status).phrase)
         if fault and fault.kind == "rate_limit":
             return self.rate_limited(request, fault.seconds)
         response = self.before_route(request) or self.dispatch(request)
         response = self.after_route(request, response)
+        if fault and fault.kind == "delay":
+            # A slow provider, not a slow network: it takes the request when it arrives (records
+            # its idempotency key, writes) and answers late. Sleeping before it arrived would let
+            # the client's retry be taken first and this request be taken after the key expired
+            # on a simulated clock that moved on meanwhile: a duplicate no provider would make.
+            time.sleep(fault.seconds)
         if fault and fault.kind == "lose_response":
             with self.lock:
                 self.log.append((request.method, request.path, 0))

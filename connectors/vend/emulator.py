@@ -25,6 +25,7 @@ import hmac
 import json
 import math
 import uuid
+from bisect import bisect_right
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from email.utils import format_datetime
@@ -64,6 +65,33 @@ class Invalid(Exception):
     """A 400 a handler raises, in Lightspeed's words."""
 
 
+class VersionLog:
+    """Which record of one collection took each version, in the order versions are handed out,
+    so a page of the feed is found by bisecting instead of sorting the whole collection. A record's
+    version only grows: an entry whose version is no longer its record's is stale and skipped."""
+
+    def __init__(self, records: dict) -> None:
+        self.records = records
+        self.versions: list[int] = []
+        self.keys: list = []
+
+    def note(self, version: int, key) -> None:
+        self.versions.append(version)
+        self.keys.append(key)
+
+    def page(self, *, after: int, before: int | None, include_deleted: bool, size: int) -> list[dict]:
+        """Up to `size` records with a version above `after` (and below `before`), in version order."""
+        chosen = []
+        for index in range(bisect_right(self.versions, after), len(self.versions)):
+            version = self.versions[index]
+            if len(chosen) == size or (before is not None and version >= before):
+                break
+            record = self.records.get(self.keys[index])
+            if record and record["version"] == version and (include_deleted or not record.get("deleted_at")):
+                chosen.append(record)
+        return chosen
+
+
 class VendEmulator(Emulator):
     name = "vend"
 
@@ -92,6 +120,10 @@ class VendEmulator(Emulator):
         self.inventory: dict[tuple[str, str], dict] = {}
         self.customers: dict[str, dict] = {}
         self.sales: dict[str, dict] = {}
+        self.product_feed = VersionLog(self.product_records)
+        self.inventory_feed = VersionLog(self.inventory)
+        self.customer_feed = VersionLog(self.customers)
+        self.sale_feed = VersionLog(self.sales)
         self.calls_in_window: dict[int, int] = {}
         self.tax_id = _sample("product.json")["tax_id"]
         self.user_id = self._new_id("user")
@@ -111,10 +143,11 @@ class VendEmulator(Emulator):
             self._serial += 1
             return str(uuid.uuid5(ID_NAMESPACE, f"{kind}-{self._serial}"))
 
-    def _bump(self) -> int:
-        """The next value of the retailer-wide version counter."""
+    def _bump(self, feed: VersionLog, key) -> int:
+        """The next value of the retailer-wide version counter, for the record at `key` in `feed`."""
         with self.lock:
             self.version += 1
+            feed.note(self.version, key)
             return self.version
 
     def _now(self) -> str:
@@ -214,22 +247,14 @@ class VendEmulator(Emulator):
 
     # The version feed -------------------------------------------------------------------------------
 
-    def _feed(self, request: Request, records, *, cap: int = MAX_PAGE_SIZE) -> Response:
+    def _feed(self, request: Request, feed: VersionLog, *, cap: int = MAX_PAGE_SIZE) -> Response:
         params = request.params
-        after = self._int(params, "after", 0)
-        before = self._int(params, "before", 0) or None
-        size = max(1, min(self._int(params, "page_size", min(DEFAULT_PAGE_SIZE, cap)), cap))
-        include_deleted = params.get("deleted") == "true"
-        chosen = sorted(
-            (
-                r
-                for r in records
-                if r["version"] > after
-                and (before is None or r["version"] < before)
-                and (include_deleted or not r.get("deleted_at"))
-            ),
-            key=lambda r: r["version"],
-        )[:size]
+        chosen = feed.page(
+            after=self._int(params, "after", 0),
+            before=self._int(params, "before", 0) or None,
+            include_deleted=params.get("deleted") == "true",
+            size=max(1, min(self._int(params, "page_size", min(DEFAULT_PAGE_SIZE, cap)), cap)),
+        )
         version = {"min": chosen[0]["version"], "max": chosen[-1]["version"]} if chosen else None
         return Response.json({"data": copy.deepcopy(chosen), "version": version})
 
@@ -242,7 +267,7 @@ class VendEmulator(Emulator):
 
     @route("GET", API + "/products")
     def list_products(self, request: Request) -> Response:
-        return self._feed(request, self.product_records.values())
+        return self._feed(request, self.product_feed)
 
     @route("GET", API + "/products/(?P<product_id>[^/]+)")
     def get_product(self, request: Request) -> Response:
@@ -263,15 +288,15 @@ class VendEmulator(Emulator):
 
     @route("GET", API + "/inventory")
     def list_inventory(self, request: Request) -> Response:
-        return self._feed(request, self.inventory.values())
+        return self._feed(request, self.inventory_feed)
 
     @route("GET", API + "/customers")
     def list_customers(self, request: Request) -> Response:
-        return self._feed(request, self.customers.values())
+        return self._feed(request, self.customer_feed)
 
     @route("GET", API + "/sales")
     def list_sales(self, request: Request) -> Response:
-        return self._feed(request, self.sales.values(), cap=MAX_SALES_PAGE_SIZE)
+        return self._feed(request, self.sale_feed, cap=MAX_SALES_PAGE_SIZE)
 
     @route("GET", API + "/outlets")
     def list_outlets(self, request: Request) -> Response:
@@ -421,7 +446,7 @@ class VendEmulator(Emulator):
             ],
             "payments": [],
             "taxes": [],
-            "version": self._bump(),
+            "version": self._bump(self.sale_feed, sale_id),
         }
         self.sales[sale_id] = record
         return Response.json({"data": copy.deepcopy(record)}, 201)
@@ -531,7 +556,7 @@ class VendEmulator(Emulator):
                 created_at=now,
                 updated_at=now,
                 deleted_at=None,
-                version=self._bump(),
+                version=self._bump(self.product_feed, product_id),
             )
             self.product_records[product_id] = record
             quantity = Decimal(fields.get("quantity", 0))
@@ -550,7 +575,8 @@ class VendEmulator(Emulator):
             "reorder_amount": 0,
             "deleted_at": None,
         }
-        record.update(inventory_level=float(quantity), current_amount=float(quantity), version=self._bump())
+        version = self._bump(self.inventory_feed, key)
+        record.update(inventory_level=float(quantity), current_amount=float(quantity), version=version)
         self.inventory[key] = record
 
     def _store_customer(
@@ -573,7 +599,7 @@ class VendEmulator(Emulator):
                 "created_at": now,
                 "updated_at": now,
                 "deleted_at": None,
-                "version": self._bump(),
+                "version": self._bump(self.customer_feed, customer_id),
             }
             return customer_id
 
@@ -607,18 +633,18 @@ class VendEmulator(Emulator):
                 record["sku"] = changes["code"]
             if touch:
                 record["updated_at"] = self._now()
-                record["version"] = self._bump()
+                record["version"] = self._bump(self.product_feed, remote_id)
 
     def delete_product(self, remote_id: str) -> None:
         # Deleting a product also removes its inventory records; both show in `deleted=true` feeds.
         with self.lock:
             now = self._now()
             self.product_records[remote_id].update(
-                deleted_at=now, updated_at=now, active=False, version=self._bump()
+                deleted_at=now, updated_at=now, active=False, version=self._bump(self.product_feed, remote_id)
             )
-            for (product_id, _), record in self.inventory.items():
-                if product_id == remote_id:
-                    record.update(deleted_at=now, version=self._bump())
+            for key, record in self.inventory.items():
+                if key[0] == remote_id:
+                    record.update(deleted_at=now, version=self._bump(self.inventory_feed, key))
 
     def _outlet_id(self, location: str) -> str:
         for outlet in self.outlets.values():
@@ -639,7 +665,8 @@ class VendEmulator(Emulator):
     def delete_customer(self, remote_id: str) -> None:
         with self.lock:
             now = self._now()
-            self.customers[remote_id].update(deleted_at=now, updated_at=now, version=self._bump())
+            version = self._bump(self.customer_feed, remote_id)
+            self.customers[remote_id].update(deleted_at=now, updated_at=now, version=version)
 
     def seed(self, *, products: int = 0, customers: int = 0, locations: int = 2) -> None:
         self._ensure_outlets(locations)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import itertools
+import json
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
+from urllib.parse import quote_plus
 
+import ijson
 import requests
 
 from connectors.base import Connector, Page, Window
-from connectors.errors import ProviderBug, ValidationFailed
+from connectors.errors import ProviderBug, TransientError, ValidationFailed
 from connectors.payload import Payload
 from connectors.records import (
     InvoiceDraft,
@@ -31,6 +35,17 @@ from connectors.xero import mapping
 from connectors.xero.provider import XERO
 
 CONTACTS_PAGE_SIZE = 1000
+# Items handed to the sync per page of the one streamed GET /Items: a page is one statement per
+# table when stored, and a few pages at most are in memory (read ahead) whatever the catalogue.
+ITEMS_PAGE_SIZE = 5000
+# Bytes read from the Items stream at a time; the first are kept to explain an answer without items.
+ITEMS_CHUNK_BYTES = 64 * 1024
+# Searches by reference read pages of 100 (GET /Invoices' documented page; pageSize is 1..1000).
+SEARCH_PAGE_SIZE = 100
+# A `where` longer than this, once URL-encoded, goes in several calls: 53 GUIDs in IDs= (about
+# 2,060 characters) already answer 404 while 50 (about 1,950) pass (FACTS 1.4), which fits a
+# 2,048-character limit on the query string; the margin leaves room for the other parameters.
+MAX_WHERE_CHARS = 1800
 # Xero's If-Modified-Since is accurate to the second and refuses milliseconds (FACTS 1.3); the
 # explicit UTC offset is the spec's date-time format and leaves no room for a local-time reading.
 CURSOR_FORMAT = "%Y-%m-%dT%H:%M:%S+00:00"
@@ -38,6 +53,8 @@ CURSOR_FORMAT = "%Y-%m-%dT%H:%M:%S+00:00"
 
 class XeroConnector(Connector):
     spec = XERO
+    # The GET /Items that pull_products or pull_stock is handing out page by page.
+    _item_feed: _ItemFeed | None = None
 
     # Hooks ------------------------------------------------------------------------------------
 
@@ -82,23 +99,54 @@ class XeroConnector(Connector):
 
     # Items and stock ----------------------------------------------------------------------------
 
-    def _items(self, *, since: str | None, purpose: str) -> tuple[list, str | None]:
-        """Every item changed after `since`, and the cursor to continue from. GET /Items is not
-        paged, so a whole feed is one call (FACTS 1.4)."""
+    def _items(self, *, since: str | None, purpose: str, envelope: dict | None = None) -> Iterator[dict]:
+        """Every item changed after `since`, decoded one at a time as the answer arrives. GET
+        /Items is not paged (FACTS 1.4): the whole catalogue is one call and one body, which is
+        never held whole. The envelope's own fields (`DateTimeUTC`) go into `envelope`."""
         headers = {"If-Modified-Since": since} if since else None
-        body = self.session.get_json("Items", headers=headers, purpose=purpose)
-        items = Payload(body, record="Items response")["Items"].list()
-        moments = [item["UpdatedDateUTC"].optional_datetime() for item in items]
-        return [item.raw for item in items], _latest(moments, since)
+        response = self.session.request("GET", "Items", headers=headers, purpose=purpose, stream=True)
+        body = _Body(response)
+        count = 0
+        try:
+            events = ijson.parse(body, use_float=True)
+            for prefix, event, value in events:
+                if prefix == "Items.item" and event == "start_map":
+                    count += 1
+                    yield _build_object(event, value, events)
+                elif envelope is not None and "." not in prefix and event in ("string", "number"):
+                    envelope[prefix] = value
+        except ijson.JSONError as exc:
+            raise ProviderBug(f"Xero's Items response is not JSON after {count} items ({exc}).") from None
+        except requests.RequestException as exc:
+            raise TransientError(f"Xero's Items response broke off after {count} items ({exc}).") from None
+        finally:
+            response.close()
+        if not count:
+            # Nothing decoded: an empty list, or an answer shaped wrong, which is short and named.
+            try:
+                envelope = json.loads(bytes(body.head) or b"null")
+            except ValueError:
+                raise ProviderBug("Xero's Items response holds no list of items.") from None
+            Payload(envelope, record="Items response")["Items"].list()
+
+    def _item_page(self, since: str | None, page: str | None, purpose: str, to_record: Callable) -> Page:
+        """The next `ITEMS_PAGE_SIZE` items of one streamed GET /Items. The open answer stays with
+        this connector from page to page; the cursor comes with the last page only, because items
+        do not arrive in the order they changed."""
+        if page is None:
+            envelope: dict = {}
+            items = self._items(since=since, purpose=purpose, envelope=envelope)
+            self._item_feed = _ItemFeed(items, since, envelope)
+        feed = self._item_feed
+        if feed is None or page != feed.token:
+            raise ValueError(f"Page {page!r} does not continue this connector's read of Xero's items.")
+        return feed.next_page(to_record)
 
     def pull_products(self, *, since: str | None, page: str | None) -> Page[RemoteProduct]:
-        items, cursor = self._items(since=since, purpose="pull products")
-        return Page([mapping.item_to_product(item) for item in items], None, cursor)
+        return self._item_page(since, page, "pull products", mapping.item_to_product)
 
     def pull_stock(self, *, since: str | None, page: str | None) -> Page[RemoteStock]:
-        items, cursor = self._items(since=since, purpose="pull stock")
-        positions = [mapping.item_to_stock(item) for item in items]
-        return Page([p for p in positions if p is not None], None, cursor)
+        return self._item_page(since, page, "pull stock", mapping.item_to_stock)
 
     def find_products_by_ids(self, ids: Sequence[str]) -> list[RemoteProduct]:
         # Items have no IDs= filter, and GET /Items/{id} costs a call per item: one unpaged
@@ -106,14 +154,12 @@ class XeroConnector(Connector):
         wanted = set(ids)
         if not wanted:
             return []
-        items, _ = self._items(since=None, purpose="sweep products")
-        products = [mapping.item_to_product(item) for item in items]
+        products = map(mapping.item_to_product, self._items(since=None, purpose="sweep products"))
         return [product for product in products if product.remote_id in wanted]
 
     def stock_for_products(self, ids: Sequence[str]) -> list[RemoteStock]:
         wanted = set(ids)
-        items, _ = self._items(since=None, purpose="stock for products")
-        positions = [mapping.item_to_stock(item) for item in items]
+        positions = map(mapping.item_to_stock, self._items(since=None, purpose="stock for products"))
         return [p for p in positions if p is not None and p.product_remote_id in wanted]
 
     def find_products_by_code(self, codes: Sequence[str]) -> list[RemoteProduct]:
@@ -242,6 +288,40 @@ class XeroConnector(Connector):
         live = [i for i in found if i.reference == reference and i.status not in ("DELETED", "VOIDED")]
         return live[0] if live else None
 
+    def find_invoices_by_reference(self, references: Sequence[str]) -> dict[str, RemoteInvoice]:
+        """`where=Reference=="A" OR Reference=="B" ...`, as many references a call as the URL
+        allows (about 55 sale numbers, so a lost batch of 50 costs one call). InvoiceNumbers= would
+        be the optimised filter, but our sale number is the Reference (Xero numbers the invoice);
+        IDs= needs the ids the lost answer carried; searchTerm takes one term. Quotes cannot be
+        escaped in a where clause: a reference holding one is looked up on its own."""
+        wanted = list(dict.fromkeys(reference for reference in references if reference))
+        found: dict[str, RemoteInvoice] = {}
+        for reference in [r for r in wanted if '"' in r]:
+            invoice = self.find_invoice_by_reference(reference)
+            if invoice is not None:
+                found[reference] = invoice
+        plain = [r for r in wanted if '"' not in r]
+        for element in self._search_by_reference("Invoices", plain, summaryOnly="true"):
+            invoice = mapping.invoice_to_remote(element)
+            if invoice.reference in wanted and invoice.status not in ("DELETED", "VOIDED"):
+                found.setdefault(invoice.reference, invoice)
+        return found
+
+    def _search_by_reference(self, key: str, references: Sequence[str], **params):
+        """Every element of GET /{key} whose Reference is one of `references` (none holding a
+        quote), in as few calls as the URL length allows, page by page."""
+        for where in _where_chunks("Reference", references):
+            for page in itertools.count(1):
+                body = self.session.get_json(
+                    key,
+                    params={"where": where, "page": page, "pageSize": SEARCH_PAGE_SIZE, **params},
+                    purpose=f"find {key.lower()} by reference",
+                )
+                elements = Payload(body, record=f"{key} response")[key].list()
+                yield from (element.raw for element in elements)
+                if len(elements) < SEARCH_PAGE_SIZE:
+                    break
+
     # Credit notes and payments: batched and keyed like invoices ----------------------------------
 
     def post_credit_notes(self, credit_notes: Sequence[InvoiceDraft]) -> list[InvoiceResult]:
@@ -283,6 +363,18 @@ class XeroConnector(Connector):
                 return found
         return None
 
+    def find_payments(self, payments: Sequence[PaymentDraft]) -> dict[str, RemotePayment]:
+        # One where=Reference=="A" OR ... search for many, as for invoices; a reference holding
+        # a quote cannot be in a where clause (and `find_payment` does not find it either).
+        documents = {p.reference: p.document_remote_id for p in payments if '"' not in p.reference}
+        found: dict[str, RemotePayment] = {}
+        for element in self._search_by_reference("Payments", list(documents)):
+            payment = mapping.payment_to_remote(element)
+            live = element.get("Status") != "DELETED"
+            if live and documents.get(payment.reference) == mapping.payment_document_id(element):
+                found.setdefault(payment.reference, payment)
+        return found
+
     def _put_batches(self, key: str, drafts, to_json, read_results) -> list:
         drafts = list(drafts)
         size = self.spec.invoice_batch_size
@@ -319,6 +411,96 @@ def _created(body, key: str, name: str) -> list[dict]:
     if errors:
         raise ValidationFailed(f"Xero refused {name!r}: {'; '.join(errors)}", messages=errors)
     return [element.raw for element in elements]
+
+
+def _where_chunks(field: str, values: Sequence[str]) -> list[str]:
+    """`field=="value"` clauses joined by OR, cut so that each clause, URL-encoded, stays within
+    MAX_WHERE_CHARS."""
+    chunks: list[list[str]] = []
+    length = 0
+    for value in values:
+        clause = f'{field}=="{value}"'
+        size = len(quote_plus(f" OR {clause}"))
+        if not chunks or length + size > MAX_WHERE_CHARS:
+            chunks.append([])
+            length = 0
+        chunks[-1].append(clause)
+        length += size
+    return [" OR ".join(chunk) for chunk in chunks]
+
+
+_END = object()
+
+
+class _Body:
+    """A streamed answer as the file ijson reads, keeping its first bytes."""
+
+    def __init__(self, response: requests.Response) -> None:
+        self.chunks = response.iter_content(ITEMS_CHUNK_BYTES)
+        self.head = bytearray()
+
+    def read(self, size: int) -> bytes:
+        if not size:  # ijson asks for nothing first, to learn whether it reads bytes or text
+            return b""
+        chunk = next(self.chunks, b"")
+        if len(self.head) < ITEMS_CHUNK_BYTES:
+            self.head += chunk
+        return chunk
+
+
+class _ItemFeed:
+    """One streamed GET /Items handed out a page at a time; `token` names the page it hands next."""
+
+    def __init__(self, items: Iterator[dict], since: str | None, envelope: dict) -> None:
+        self.items = items
+        self.since = since
+        self.envelope = envelope
+        self.latest: datetime | None = None
+        self.token: str | None = None
+        self.handed = 0
+        # One item read ahead tells a full page from the last one.
+        self.ahead = next(self.items, _END)
+
+    def next_page(self, to_record: Callable) -> Page:
+        records = []
+        for _ in range(ITEMS_PAGE_SIZE):
+            if self.ahead is _END:
+                break
+            item, self.ahead = self.ahead, next(self.items, _END)
+            record = to_record(item)
+            # An untracked item has no stock, but its change still moves the cursor.
+            moment = record.updated_at if record else Payload(item)["UpdatedDateUTC"].optional_datetime()
+            if moment and (self.latest is None or moment > self.latest):
+                self.latest = moment
+            if record:
+                records.append(record)
+            self.handed += 1
+        if self.ahead is _END:
+            self.token = None
+            return Page(records, None, self.cursor())
+        self.token = str(self.handed)
+        return Page(records, self.token, None)
+
+    def cursor(self) -> str | None:
+        """Xero's own clock when it answered, when the envelope says (FACTS 1.3): every change
+        before then was in this answer. Else the latest change seen, which re-reads the items of
+        that second on every poll (after a bulk import, the whole catalogue)."""
+        read_at = Payload(self.envelope, record="Items response")["DateTimeUTC"].optional_datetime()
+        return _second(read_at) if read_at else _latest([self.latest], self.since)
+
+
+def _build_object(event: str, value, events: Iterator[tuple]) -> dict:
+    """The object whose `start_map` event was just read, built from the events that follow."""
+    builder = ijson.ObjectBuilder()
+    builder.event(event, value)
+    depth = 1
+    for _, event, value in events:
+        builder.event(event, value)
+        depth += event in ("start_map", "start_array")
+        depth -= event in ("end_map", "end_array")
+        if not depth:
+            return builder.value
+    raise ProviderBug("Xero's Items response ends inside an item.")
 
 
 def _second(moment: datetime) -> str:

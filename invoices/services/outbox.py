@@ -35,6 +35,7 @@ from syncing.models import Connection, Customer, Product, Tenant
 
 CENT = Decimal("0.01")
 Kind = OutboxEntry.Kind
+TAKES_SALES = (Connection.Status.ACTIVE, Connection.Status.NEEDS_REAUTH)
 
 
 def summary_grace() -> timedelta:
@@ -66,7 +67,8 @@ def record_sale(
     paid: bool = False,
     refund_of: Sale | None = None,
 ) -> Sale:
-    """Store a sale and queue it for every active connection whose provider takes invoices.
+    """Store a sale and queue it for every linked connection whose provider takes invoices (one
+    awaiting reconnection included: its entries wait for it).
     Example: `record_sale(tenant=t, number="S-1001", lines=[NewSaleLine(product=p, quantity=1,
     unit_price=Decimal("12.50"))])`. A refund names the sale it refunds (`refund_of`), with the
     returned goods as positive lines."""
@@ -92,9 +94,11 @@ def record_sale(
     ]
     total = sum((row.net_amount for row in rows), Decimal("0")).quantize(CENT)
     tax_total = sum((row.tax_amount for row in rows), Decimal("0")).quantize(CENT)
+    # A connection waiting for the merchant to reconnect still gets the sale: its entries wait
+    # and post once it is active again. Only one never linked or disconnected is left out.
     targets = [
         connection
-        for connection in Connection.objects.filter(tenant=tenant, status=Connection.Status.ACTIVE)
+        for connection in Connection.objects.filter(tenant=tenant, status__in=TAKES_SALES)
         if connection.spec.can(Capability.POST_INVOICES)
     ]
     with transaction.atomic():

@@ -13,10 +13,18 @@ statement and two claims cannot interleave. An IN_FLIGHT entry whose claim has e
 a worker that died: it is due again.
 
 Exactly once in effect. `outcome_unknown` is set before a draft is sent and cleared once the
-provider has answered, so after a timeout, a dropped connection or a dead worker the next try
-first asks the provider for an invoice with the sale's reference and, if it is there, records it
-instead of posting again. The provider's idempotency key (stable per entry) covers the retries
-the HTTP session makes within the same call.
+provider has answered for the draft (posted or refused it) or a lookup has found it; an error
+answer (429, a spent budget, a revoked grant) to a later request leaves it as it was. So after a
+timeout, a dropped connection or a dead worker the next try first asks the provider for an invoice
+with the sale's reference and, if it is there, records it instead of posting again. Where the
+provider can search many at once, the claim's lost invoices (and lost payments) are looked up
+together (one call for a lost batch of 50 on Xero); otherwise one by one. The provider's
+idempotency key (stable per entry) covers the retries the HTTP session makes within the same call.
+
+Drafting reads, per claim rather than per sale: the sales' lines with their products, and the live
+links of those products and customers, one query each. Only a product or customer with no link
+yet goes through `ensure_remote_product` / `link_customer_for_sale`, whose claim rows keep two
+workers from creating it twice.
 
 Failures, per entry (an `OutboxAttempt` row for every try):
   transient (timeouts, 5xx, unreadable answers) -> RETRYING after 1, 2, 4 ... minutes (capped)
@@ -31,7 +39,8 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -42,7 +51,7 @@ from django.db import transaction
 from django.db.models import Case, F, Q, Sum, Value, When
 from django.utils import timezone
 
-from connectors.base import Connector, Priority
+from connectors.base import Capability, Connector, Priority
 from connectors.errors import (
     AuthorizationRevoked,
     BudgetExhausted,
@@ -64,7 +73,7 @@ from connectors.records import (
 from invoices.models import OutboxAttempt, OutboxEntry, Sale, SaleLine
 from invoices.services import notifications
 from invoices.services.outbox import business_day
-from syncing.models import Connection
+from syncing.models import Connection, CustomerLink, ProductLink
 from syncing.services.customers import (
     AmbiguousCustomer,
     NoCashSaleContact,
@@ -206,12 +215,69 @@ def post_due_outbox_entries(
     return summary
 
 
+@dataclass
+class ClaimReads:
+    """What the claim's drafts read, fetched once for all its sales: each sale's lines (with their
+    products) and the live links of those products and customers. A link made while drafting is
+    added, so the claim's later sales find it here too."""
+
+    lines: dict[int, list[SaleLine]] = field(default_factory=dict)
+    product_links: dict[int, ProductLink] = field(default_factory=dict)
+    customer_links: dict[int, CustomerLink] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, entries: Sequence[OutboxEntry], connection: Connection) -> ClaimReads:
+        documents = (Kind.INVOICE, Kind.CREDIT_NOTE)
+        sale_ids = {entry.sale_id for entry in entries if entry.kind in documents}
+        customer_ids = {entry.sale.customer_id for entry in entries if entry.sale_id}
+        reads = cls()
+        for line in SaleLine.objects.filter(sale_id__in=sale_ids).select_related("product").order_by("pk"):
+            reads.lines.setdefault(line.sale_id, []).append(line)
+        product_ids = {line.product_id for lines in reads.lines.values() for line in lines}
+        live = {"connection": connection, "remote_deleted": False}
+        reads.product_links = {
+            link.product_id: link for link in ProductLink.objects.filter(product_id__in=product_ids, **live)
+        }
+        reads.customer_links = {
+            link.customer_id: link
+            for link in CustomerLink.objects.filter(customer_id__in=customer_ids - {None}, **live)
+        }
+        return reads
+
+    def product_link(self, product, connection: Connection) -> ProductLink:
+        if product.pk not in self.product_links:
+            self.product_links[product.pk] = ensure_remote_product(product=product, connection=connection)
+        return self.product_links[product.pk]
+
+    def customer_link(self, customer, connection: Connection) -> CustomerLink:
+        if customer.pk not in self.customer_links:
+            link = link_customer_for_sale(customer=customer, connection=connection)
+            self.customer_links[customer.pk] = link
+        return self.customer_links[customer.pk]
+
+
 def _post_claimed(entries: Sequence[OutboxEntry], connector: Connector, now, summary: PostingSummary) -> None:
+    reads = ClaimReads.of(entries, entries[0].connection)
+    # A payment's lookup needs its draft (contact, day, document); the others need only the reference.
+    drafts: dict[int, PaymentDraft] = {}
+    for entry in entries:
+        if entry.kind == Kind.PAYMENT:
+            with _failing_on_error(entry, now, summary):
+                drafts[entry.pk] = build_draft(entry, reads)
+    found = _look_up_lost(entries, drafts, connector, now, summary)
     ready = []
     for entry in entries:
-        draft = _prepare(entry, connector, now, summary)
-        if draft is not None:
-            ready.append((entry, draft))
+        if entry.state != State.IN_FLIGHT:
+            continue  # failed above
+        with _failing_on_error(entry, now, summary):
+            if entry.outcome_unknown:
+                remote = found[entry.pk] if entry.pk in found else _find_posted(entry, connector, drafts)
+                if remote is not None:
+                    _mark_posted(entry, remote, now, Outcome.FOUND_EXISTING)
+                    summary.found_existing += 1
+                    continue
+                # Not there: the earlier request never reached the provider, so it is safe to send.
+            ready.append((entry, drafts.get(entry.pk) or build_draft(entry, reads)))
     size = max(connector.spec.invoice_batch_size, 1)
     senders = (
         ((Kind.INVOICE, Kind.DAILY_SUMMARY), connector.post_invoices),
@@ -224,20 +290,52 @@ def _post_claimed(entries: Sequence[OutboxEntry], connector: Connector, now, sum
             _send(group[start : start + size], send, now, summary)
 
 
-def _prepare(entry: OutboxEntry, connector: Connector, now: datetime, summary: PostingSummary):
-    """The draft to send for `entry`, or None when it was settled here (found already posted, or
-    failed while its customer and products were being made ready)."""
+def _look_up_lost(
+    entries: Sequence[OutboxEntry],
+    drafts: dict[int, PaymentDraft],
+    connector: Connector,
+    now: datetime,
+    summary: PostingSummary,
+) -> dict[int, RemoteInvoice | RemotePayment | None]:
+    """Whether each invoice or payment of the claim whose last answer was lost reached the
+    provider, in one search per kind for all of them (by entry pk; None: not there). A kind the
+    provider can only look up one at a time is left out: it is asked per entry. A failed search
+    fails its entries as a failed single lookup would."""
+    lost = [entry for entry in entries if entry.outcome_unknown and entry.state == State.IN_FLIGHT]
+    searches = (
+        (
+            (Kind.INVOICE, Kind.DAILY_SUMMARY),
+            Capability.FIND_INVOICES_BY_REFERENCE,
+            lambda group: connector.find_invoices_by_reference([entry.reference for entry in group]),
+        ),
+        (
+            (Kind.PAYMENT,),
+            Capability.FIND_PAYMENTS,
+            lambda group: connector.find_payments([drafts[entry.pk] for entry in group]),
+        ),
+    )
+    found: dict[int, RemoteInvoice | RemotePayment | None] = {}
+    for kinds, capability, search in searches:
+        group = [entry for entry in lost if entry.kind in kinds]
+        if not group or not connector.spec.can(capability):
+            continue
+        try:
+            remote = search(group)
+        except ConnectorError as exc:
+            for entry in group:
+                _fail_with_error(entry, exc, now, summary, stop=False)
+            if _stops_connection(exc):
+                raise _Stop from exc
+            continue
+        found.update({entry.pk: remote.get(entry.reference) for entry in group})
+    return found
+
+
+@contextmanager
+def _failing_on_error(entry: OutboxEntry, now: datetime, summary: PostingSummary):
+    """Settle `entry` as failed when making it ready (its customer, products, draft, lookup) fails."""
     try:
-        # A payment's lookup needs its draft (contact, day, document); the others need only the reference.
-        draft = build_draft(entry) if entry.kind == Kind.PAYMENT else None
-        if entry.outcome_unknown:
-            found = _find_posted(entry, connector, draft)
-            if found is not None:
-                _mark_posted(entry, found, now, Outcome.FOUND_EXISTING)
-                summary.found_existing += 1
-                return None
-            # Not there: the earlier request never reached the provider, so it is safe to send.
-        return draft or build_draft(entry)
+        yield
     except (AmbiguousCustomer, NoCashSaleContact, SettingMissing) as exc:
         _fail(entry, now, summary, state=State.NEEDS_ATTENTION, message=str(exc), messages=[str(exc)])
     except ConnectorError as exc:
@@ -252,40 +350,39 @@ def _prepare(entry: OutboxEntry, connector: Connector, now: datetime, summary: P
             state=State.RETRYING,
             message="The invoice could not be prepared (an unexpected error); our staff have been alerted.",
         )
-    return None
 
 
-def _find_posted(entry: OutboxEntry, connector: Connector, draft: PaymentDraft | None):
+def _find_posted(entry: OutboxEntry, connector: Connector, drafts: dict[int, PaymentDraft]):
     if entry.kind == Kind.PAYMENT:
-        return connector.find_payment(draft)
+        return connector.find_payment(drafts[entry.pk])
     if entry.kind == Kind.CREDIT_NOTE:
         return connector.find_credit_note_by_reference(entry.reference)
     return connector.find_invoice_by_reference(entry.reference)
 
 
-def build_draft(entry: OutboxEntry) -> InvoiceDraft | PaymentDraft:
+def build_draft(entry: OutboxEntry, reads: ClaimReads) -> InvoiceDraft | PaymentDraft:
     """What to send for the entry: its sale as an invoice or credit note, its day as a summary
-    invoice, or its payment."""
+    invoice, or its payment. `reads` is `ClaimReads.of` the claim holding the entry."""
     if entry.kind == Kind.DAILY_SUMMARY:
         return build_summary_draft(entry)
     if entry.kind == Kind.PAYMENT:
-        return build_payment_draft(entry)
-    return build_sale_draft(entry)
+        return build_payment_draft(entry, reads)
+    return build_sale_draft(entry, reads)
 
 
-def _contact_for(sale: Sale, connection: Connection) -> str:
+def _contact_for(sale: Sale, connection: Connection, reads: ClaimReads) -> str:
     if sale.customer_id:
-        return link_customer_for_sale(customer=sale.customer, connection=connection).remote_id
+        return reads.customer_link(sale.customer, connection).remote_id
     return cash_sale_contact(connection=connection)
 
 
-def build_sale_draft(entry: OutboxEntry) -> InvoiceDraft:
+def build_sale_draft(entry: OutboxEntry, reads: ClaimReads) -> InvoiceDraft:
     """The sale as an invoice (a refund as a credit note) for the entry's connection: the
     customer's remote contact (or the cash-sale contact), every product present remotely, tax
     codes and the sales account mapped."""
     sale, connection = entry.sale, entry.connection
     details = None
-    customer_remote_id = _contact_for(sale, connection)
+    customer_remote_id = _contact_for(sale, connection, reads)
     if sale.customer_id:
         customer = sale.customer
         if connection.send_contact_details:
@@ -298,10 +395,10 @@ def build_sale_draft(entry: OutboxEntry) -> InvoiceDraft:
                 phone=customer.phone,
             )
     lines = []
-    for line in sale.lines.select_related("product").order_by("pk"):
-        link = ensure_remote_product(product=line.product, connection=connection)
+    for line in reads.lines.get(sale.pk, []):
+        link = reads.product_link(line.product, connection)
         # Products pulled from the provider already carry its tax codes: unmapped codes pass as they are.
-        tax_code = connection.tax_rate_map.get(line.tax_code, line.tax_code) if line.tax_code else ""
+        tax_code = connection.remote_tax_code(line.tax_code)
         lines.append(
             InvoiceLineDraft(
                 description=line.description or line.product.name,
@@ -338,7 +435,7 @@ def build_summary_draft(entry: OutboxEntry) -> InvoiceDraft:
     currency = ""
     lines = SaleLine.objects.filter(sale__summary_memberships__entry=entry).select_related("sale")
     for line in lines.order_by("pk"):
-        tax_code = connection.tax_rate_map.get(line.tax_code, line.tax_code) if line.tax_code else ""
+        tax_code = connection.remote_tax_code(line.tax_code)
         key = (tax_code, connection.sales_account_code)
         totals[key] = totals.get(key, Decimal("0")) + line.net_amount
         currency = currency or line.sale.currency
@@ -362,7 +459,7 @@ def build_summary_draft(entry: OutboxEntry) -> InvoiceDraft:
     )
 
 
-def build_payment_draft(entry: OutboxEntry) -> PaymentDraft:
+def build_payment_draft(entry: OutboxEntry, reads: ClaimReads) -> PaymentDraft:
     """The payment against the entry's posted document, into the account mapped for its payment
     method (else the connection's payment account): a sale's total, or for a summary the total of
     its paid sales with that method. Against a credit note it is the refund paid out."""
@@ -378,7 +475,7 @@ def build_payment_draft(entry: OutboxEntry) -> PaymentDraft:
     if entry.sale_id:
         sale = entry.sale
         amount, paid_on, currency = sale.total, business_day(sale.sold_at, connection.tenant), sale.currency
-        contact = _contact_for(sale, connection)
+        contact = _contact_for(sale, connection, reads)
     else:
         paid = Sale.objects.filter(summary_memberships__entry=document, paid=True, payment_method=method)
         amount = paid.aggregate(total=Sum("total"))["total"] or Decimal("0")
@@ -399,6 +496,7 @@ def build_payment_draft(entry: OutboxEntry) -> PaymentDraft:
 
 def _send(batch: Sequence[tuple[OutboxEntry, InvoiceDraft | PaymentDraft]], send, now, summary) -> None:
     entries = [entry for entry, _ in batch]
+    unknown_before = {entry.pk: entry.outcome_unknown for entry in entries}
     # Before the request leaves: from here until an answer, a lost reply means "look it up first".
     OutboxEntry.objects.filter(pk__in=[e.pk for e in entries]).update(outcome_unknown=True)
     for entry in entries:
@@ -408,6 +506,9 @@ def _send(batch: Sequence[tuple[OutboxEntry, InvoiceDraft | PaymentDraft]], send
         results = send([draft for _, draft in batch])
     except ConnectorError as exc:
         for entry in entries:
+            if not _may_have_written(exc):
+                # Refused or never sent, this request wrote nothing; an earlier one still may have.
+                entry.outcome_unknown = unknown_before[entry.pk]
             _fail_with_error(entry, exc, now, summary, stop=False)
         if _stops_connection(exc):
             raise _Stop from exc
@@ -433,16 +534,21 @@ def _stops_connection(exc: ConnectorError) -> bool:
     return isinstance(exc, RateLimited | BudgetExhausted | AuthorizationRevoked)
 
 
+def _may_have_written(exc: ConnectorError) -> bool:
+    """Whether the provider may have written before the answer was lost or garbled."""
+    return isinstance(exc, TransientError | ProviderBug)
+
+
 def _fail_with_error(entry: OutboxEntry, exc: ConnectorError, now, summary, *, stop: bool = True) -> None:
+    """Settle a failed try. `outcome_unknown` stays as it is: an error answer to this request says
+    nothing about an earlier one whose answer was lost, so only a lookup or a posting clears it."""
     name = entry.connection.spec.name
-    if isinstance(exc, TransientError | ProviderBug):
-        # The provider may have written before the answer was lost or garbled: keep outcome_unknown.
+    if _may_have_written(exc):
         _fail(
             entry, now, summary, state=State.RETRYING, message=f"{name} could not be reached ({exc.message})."
         )
     elif isinstance(exc, RateLimited | BudgetExhausted):
         until = exc.retry_at if isinstance(exc, RateLimited) else exc.resets_at
-        entry.outcome_unknown = False
         _fail(
             entry,
             now,
@@ -452,7 +558,6 @@ def _fail_with_error(entry: OutboxEntry, exc: ConnectorError, now, summary, *, s
             message=f"{name} asked us to wait; posting resumes at {until:%Y-%m-%d %H:%M} UTC.",
         )
     else:
-        entry.outcome_unknown = False
         if isinstance(exc, AuthorizationRevoked):
             message = (
                 f"{name} no longer accepts this connection. Please reconnect {name} from your dashboard."

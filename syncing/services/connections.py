@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 
 from connectors import oauth
 from connectors.base import AuthKind, Capability, Priority
@@ -15,6 +14,7 @@ from connectors.errors import AuthorizationRevoked, ConnectorError, ValidationFa
 from connectors.http import connector_for
 from connectors.records import AccountKind, RemoteAccount, RemoteOrganisation, RemoteTaxRate
 from syncing.models import Connection, Tenant
+from syncing.services.notifications import notify_needs_reauth
 from syncing.services.outbound import emit_event
 
 
@@ -79,18 +79,20 @@ def choose_organisation(connection: Connection, *, remote_org_id: str) -> Connec
 
 
 def mark_needs_reauth(connection: Connection, *, reason: str) -> bool:
-    """Stop work on the connection until the merchant reconnects. True the first time only, so
-    whoever notifies the merchant does it once."""
-    changed = (
-        Connection.objects.filter(pk=connection.pk)
-        .filter(~Q(status__in=[Connection.Status.NEEDS_REAUTH, Connection.Status.DISABLED]))
-        .update(
-            status=Connection.Status.NEEDS_REAUTH, status_reason=reason[:1000], refresh_claimed_until=None
-        )
-    )
+    """Stop work on the connection until the merchant reconnects, and email the owners. True the
+    first time only, so the merchant is told once however many calls were refused."""
+    Status = Connection.Status
+    row = Connection.objects.filter(pk=connection.pk)
+    fields = {"status": Status.NEEDS_REAUTH, "status_reason": reason[:1000], "refresh_claimed_until": None}
+    # Only a working connection needs an email: a pending one is refused while the merchant is
+    # connecting it, and the page they are on says so.
+    was_active = row.filter(status=Status.ACTIVE).update(**fields)
+    changed = was_active or row.exclude(status__in=[Status.NEEDS_REAUTH, Status.DISABLED]).update(**fields)
     if changed:
-        connection.status, connection.status_reason = Connection.Status.NEEDS_REAUTH, reason[:1000]
+        connection.status, connection.status_reason = Status.NEEDS_REAUTH, reason[:1000]
         emit_event(connection.tenant_id, "connection.needs_reauth", connection_event(connection))
+    if was_active:
+        notify_needs_reauth(connection)
     return bool(changed)
 
 
@@ -111,7 +113,8 @@ def disconnect(connection: Connection) -> None:
 
 
 def _organisations(connection: Connection) -> list[RemoteOrganisation]:
-    return connector_for(connection, priority=Priority.INVOICE).list_organisations()
+    # Part of linking: a tenant whose plan's calls are spent must still be able to reconnect.
+    return connector_for(connection, priority=Priority.INVOICE, plan_budget=False).list_organisations()
 
 
 def _activate(connection: Connection, organisation: RemoteOrganisation | None) -> None:

@@ -463,7 +463,7 @@ def ensure_remote_product(*, product: Product, connection: Connection) -> Produc
             code=product.sku,
             name=product.name,
             sale_price=product.sale_price,
-            tax_code=product.tax_code,
+            tax_code=connection.remote_tax_code(product.tax_code),
             account_code=connection.sales_account_code,
         )
         remote = connector.create_product(draft, idempotency_key=f"product-{connection.pk}-{product.pk}")

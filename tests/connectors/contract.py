@@ -256,6 +256,45 @@ class ConnectorContract:
         self.require(spec, Capability.FIND_INVOICE_BY_REFERENCE)
         assert connector.find_invoice_by_reference("SALE-NEVER-POSTED") is None
 
+    def posted_invoices(self, emulator, connector, references) -> dict[str, str]:
+        """Invoices posted under `references`, in the provider's batches: remote id by reference."""
+        emulator.seed(products=1, customers=0)
+        product = emulator.products()[0]
+        customer_id = emulator.add_customer(name="Buyer", email="buyer@example.com")
+        drafts = [
+            InvoiceDraft(
+                reference=reference,
+                idempotency_key=str(uuid.uuid4()),
+                customer_remote_id=customer_id,
+                issued_on=date(2026, 11, 2),
+                lines=(self.invoice_line(product["remote_id"], product["code"]),),
+            )
+            for reference in references
+        ]
+        results = connector.post_invoices(drafts)
+        assert all(result.ok for result in results)
+        return {result.reference: result.invoice.remote_id for result in results}
+
+    def test_many_posted_invoices_are_found_by_their_references_at_once(self, spec, emulator, connector):
+        self.require(spec, Capability.POST_INVOICES, Capability.FIND_INVOICES_BY_REFERENCE)
+        # More references than one URL carries: the connector must split them.
+        posted = self.posted_invoices(emulator, connector, [f"SALE-{n}" for n in range(2000, 2120)])
+
+        found = connector.find_invoices_by_reference([*posted, "SALE-NEVER-POSTED"])
+
+        assert {reference: invoice.remote_id for reference, invoice in found.items()} == posted
+
+    def test_a_lost_batch_of_invoices_is_looked_up_in_one_call(self, spec, emulator, connector):
+        self.require(spec, Capability.POST_INVOICES, Capability.FIND_INVOICES_BY_REFERENCE)
+        batch = [f"SALE-{n}" for n in range(3000, 3000 + spec.invoice_batch_size)]
+        self.posted_invoices(emulator, connector, batch[::2])
+        emulator.reset_calls()
+
+        found = connector.find_invoices_by_reference(batch)
+
+        assert sorted(found) == sorted(batch[::2])
+        assert emulator.calls("GET") == 1
+
     # Credit notes and payments ------------------------------------------------------------------
 
     def posted_document(self, emulator, connector, post, reference: str):
@@ -310,6 +349,21 @@ class ConnectorContract:
         assert [(p["document_id"], p["amount"]) for p in emulator.payments()] == [
             (invoice.remote_id, Decimal("25.00"))
         ]
+
+    def test_payments_are_found_for_many_drafts_in_one_call(self, spec, emulator, connector):
+        self.require(spec, Capability.POST_PAYMENTS, Capability.FIND_PAYMENTS, Capability.LIST_ACCOUNTS)
+        drafts = [
+            self.payment(connector, *self.posted_document(emulator, connector, connector.post_invoices, ref))
+            for ref in ("SALE-3101", "SALE-3102", "SALE-3103")
+        ]
+        results = connector.post_payments(drafts[:2])
+        emulator.reset_calls()
+
+        found = connector.find_payments(drafts)
+
+        recorded = zip(drafts[:2], results, strict=True)
+        assert found == {draft.reference: result.payment for draft, result in recorded}
+        assert emulator.calls("GET") == 1
 
     def test_payment_not_yet_made_is_not_found(self, spec, emulator, connector):
         self.require(spec, Capability.FIND_PAYMENT, Capability.LIST_ACCOUNTS)

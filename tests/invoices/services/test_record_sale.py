@@ -8,10 +8,11 @@ from syncing.models import Connection
 from tests import factories
 
 
-def test_sale_is_queued_once_for_each_active_connection_that_takes_invoices(tenant, product):
+def test_sale_is_queued_once_for_each_linked_connection_that_takes_invoices(tenant, product):
     xero = factories.ConnectionFactory(tenant=tenant, provider="xero")
     sage = factories.ConnectionFactory(tenant=tenant, provider="sage")
-    factories.ConnectionFactory(tenant=tenant, provider="xero", status=Connection.Status.NEEDS_REAUTH)
+    factories.ConnectionFactory(tenant=tenant, provider="xero", status=Connection.Status.DISABLED)
+    factories.ConnectionFactory(tenant=tenant, provider="sage", status=Connection.Status.PENDING)
     factories.ConnectionFactory(provider="xero")  # another tenant's
 
     sale = record_sale(

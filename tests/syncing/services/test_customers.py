@@ -50,7 +50,7 @@ def edit_remote_contact(emulator, provider, clock, remote_id, *, name, email) ->
                 name=name,
                 email=email,
                 updated_at=emulator._now(),
-                version=emulator._bump(),
+                version=emulator._bump(emulator.customer_feed, remote_id),
             )
 
 

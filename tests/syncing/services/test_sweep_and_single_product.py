@@ -128,6 +128,17 @@ def test_ensure_remote_product_creates_it_when_truly_absent(connection, emulator
     assert ensure_remote_product(product=product, connection=connection) == link
 
 
+@pytest.mark.parametrize("provider", ["xero"])
+def test_a_product_created_remotely_carries_the_mapped_tax_code(connection, emulator, tenant):
+    connection.tax_rate_map = {"VAT20": "OUTPUT2"}
+    connection.save()
+    product = factories.ProductFactory(tenant=tenant, sku="NEW-1", name="New", tax_code="VAT20")
+
+    link = ensure_remote_product(product=product, connection=connection)
+
+    assert emulator.org.items[link.remote_id]["SalesDetails"]["TaxType"] == "OUTPUT2"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_racing_sales_create_one_remote_product(connection, emulator, tenant):
     assert connection.spec.can(Capability.CREATE_PRODUCT)

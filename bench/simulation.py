@@ -1,0 +1,718 @@
+"""A simulated trading month against the emulators: the engine of `bench/month.py` and of the
+reduced run in `tests/e2e/test_trading_month.py`.
+
+One controllable clock (time-machine, ticking at real speed between jumps) is shared by Django and
+the emulators, which run as threads of this process and speak real HTTP on loopback. Every
+simulated minute the clock jumps to the minute, the day's remote changes and local sales that fall
+in it are applied, and then what django-q2 would do happens in this process: the real dispatchers
+(`dispatch_due_syncs`, `dispatch_due_outbox`, and `mark_stalled_runs_task` every five minutes) put
+tasks on the real ORM broker queue, and a worker loop here takes each task off the queue and runs
+it. Lightspeed product and inventory changes are also delivered as signed webhooks to the real
+webhook endpoint, served by Django on loopback.
+
+Under `chaos`, every emulator draws faults per request (5xx, timeouts, writes whose answer is lost
+after the write, bursts of 429), Xero's refresh token is revoked on day 12 and the merchant
+reconnects through the consent page on day 13, and the worker is killed 20 times: at 20 random
+moments the next provider request a task makes is answered and the worker thread dies on the
+answer with `WorkerKilled` raised into it (`PyThreadState_SetAsyncExc`), mid-page, before it can
+use what it read. It is a BaseException, so the services' `except Exception` cannot swallow it;
+`finally` blocks and transaction rollbacks still run, which a SIGKILL would skip (its leftovers,
+claims and RUNNING runs, are covered by the claim and stalled-run expiries either way). Killing a
+forked worker instead would need a database shared across processes, which the test suite's
+in-memory SQLite is not.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import random
+import statistics
+import threading
+import traceback
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+import time_machine
+from django.core import mail
+from django.core.wsgi import get_wsgi_application
+from django.db.models import Min, Q
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from django_q.brokers import get_broker
+from django_q.models import OrmQ
+from django_q.signing import SignedPackage
+from django_q.tasks import async_task
+
+from connectors import http as provider_http
+from connectors.emulation import serve
+from connectors.emulation.app import Fault
+
+# Day 0 (the last day of February) connects and imports; days 1.. are the month, so the Xero plan's
+# calendar-month window holds exactly the simulated month.
+START = datetime(2026, 2, 28, tzinfo=UTC)
+REDIRECT_URI = "http://127.0.0.1/connect/callback"
+# A request that times out waits this long on the client; the emulator answers a little later.
+READ_TIMEOUT = 1.5
+POSTING_PURPOSES = {"post invoices", "find invoice by reference", "post sale", "find sale"}
+# Paths faults are never drawn on: the consent pages the script itself presses, and token refresh
+# (a failed refresh is the revoked-token scenario, played out on its own day).
+QUIET_PATHS = ("/connect", "/identity/", "/api/1.0/token")
+
+
+class WorkerKilled(BaseException):
+    """Raised into the worker thread on a provider's answer: the worker died there."""
+
+
+@dataclass
+class Plan:
+    days: int = 30
+    products: int = 10_000
+    customers: int = 5_000
+    product_change_share: float = 0.02
+    stock_move_share: float = 0.05
+    new_remote_customers: int = 50
+    sales: int = 300
+    cash_share: float = 0.10
+    new_customer_share: float = 0.20
+    new_product_share: float = 0.01
+    xero_monthly_plan: int = 5_000
+    chaos: bool = False
+    kills: int = 20
+    revoke_day: int = 12
+    server_error_rate: float = 0.05
+    timeout_rate: float = 0.02
+    lost_write_rate: float = 0.01
+    burst_rate: float = 0.002
+    seed: int = 8
+    # Quiet hours after the last day, so the last changes can arrive before convergence is judged.
+    settle_hours: int = 3
+    # The connections' poll interval; None keeps the product's default.
+    poll_interval: timedelta | None = None
+
+
+class Chaos:
+    """Per-request fault draws for one emulator, and the worker-kill trigger shared by all."""
+
+    def __init__(self, plan: Plan, rng: random.Random, month: TradingMonth) -> None:
+        self.plan, self.rng, self.month = plan, rng, month
+        self.burst_left: dict[str, int] = defaultdict(int)
+
+    def source(self, name: str):
+        def draw(request) -> Fault | None:
+            if request.path.startswith(QUIET_PATHS):
+                return None
+            if self.month.kill_due(request):
+                return Fault("worker_killed")
+            with self.month.rng_lock:
+                if self.burst_left[name]:
+                    self.burst_left[name] -= 1
+                    return Fault("rate_limit", seconds=1)
+                roll = self.rng.random()
+                if roll < self.plan.burst_rate:
+                    self.burst_left[name] = self.rng.randint(2, 5)
+                    return Fault("rate_limit", seconds=1)
+                roll = self.rng.random()
+                if roll < self.plan.server_error_rate:
+                    return Fault("status", status=self.rng.choice([500, 502, 503]))
+                if roll < self.plan.server_error_rate + self.plan.timeout_rate:
+                    return Fault("delay", seconds=READ_TIMEOUT + 0.3)
+                if request.method != "GET" and self.rng.random() < self.plan.lost_write_rate:
+                    return Fault("lose_response")
+            return None
+
+        return draw
+
+
+class TradingMonth:
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.rng = random.Random(plan.seed)
+        self.rng_lock = threading.Lock()
+        self.worker_thread = threading.get_ident()
+        self.in_task = False
+        self.kill_times: list[datetime] = []
+        self.kills = 0
+        self.crashes: list[str] = []
+        self.pending: dict[tuple, dict] = {}
+        self.freshness: dict[str, list[float]] = defaultdict(list)
+        self.sale_serial = 0
+        self.customer_serial = 0
+        self.product_serial = 0
+        self.emails_at_revoke = 0
+        self.events: Counter[str] = Counter()
+        self.next_wake = START
+
+    # Set-up ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        from bench._setup import connected_emulator
+        from syncing.models import Connection, Tenant
+
+        mail.outbox = []
+        self.tenant = Tenant.objects.create(
+            name="Month Trading Co", slug="month-trading", monthly_call_allowance=10**9
+        )
+        self.xero, self.xero_server, self.xero_conn = connected_emulator(
+            self.tenant, "xero", products=self.plan.products
+        )
+        self.vend, self.vend_server, self.vend_conn = connected_emulator(
+            self.tenant, "vend", products=self.plan.products
+        )
+        for app in (self.xero, self.vend):
+            app.seed(customers=self.plan.customers)
+        # Product tax codes come from Lightspeed, the catalogue source: the merchant maps
+        # Lightspeed's tax to Xero's, or Xero refuses every invoice line.
+        Connection.objects.filter(pk=self.xero_conn.pk).update(
+            monthly_call_limit=self.plan.xero_monthly_plan,
+            sales_account_code="200",
+            tax_rate_map={self.vend.tax_id: "OUTPUT2"},
+        )
+        Connection.objects.filter(pk=self.vend_conn.pk).update(monthly_call_limit=None)
+        if self.plan.poll_interval:
+            Connection.objects.filter(tenant=self.tenant).update(poll_interval=self.plan.poll_interval)
+        self.xero_conn.refresh_from_db()
+        self.vend_conn.refresh_from_db()
+        self.web = serve(get_wsgi_application())
+        self.webhook_url = f"{self.web.url}/webhooks/vend/{self.vend_conn.webhook_token}/"
+        self.broker = get_broker()
+        if self.plan.chaos:
+            chaos = Chaos(self.plan, random.Random(self.plan.seed + 1), self)
+            self.xero.fault_source = chaos.source("xero")
+            self.vend.fault_source = chaos.source("vend")
+            moments = sorted(self.rng.uniform(1, self.plan.days + 1) for _ in range(self.plan.kills))
+            self.kill_times = [START + timedelta(days=day) for day in moments]
+            # Every timeout costs real seconds: the client gives up sooner than production's 30 s.
+            self.production_timeout, provider_http.TIMEOUT = provider_http.TIMEOUT, (5, READ_TIMEOUT)
+
+    def stop(self) -> None:
+        for server in (self.xero_server, self.vend_server, self.web):
+            server.stop()
+        if self.plan.chaos:
+            provider_http.TIMEOUT = self.production_timeout
+
+    # The worker ---------------------------------------------------------------------------
+
+    def kill_due(self, request) -> bool:
+        """Called by an emulator thread: kill the worker on this answer when a kill moment passed."""
+        if not (self.in_task and self.kill_times and self.kill_times[0] <= timezone.now()):
+            return False
+        self.kill_times.pop(0)
+        self.kills += 1
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(self.worker_thread), ctypes.py_object(WorkerKilled)
+        )
+        return True
+
+    def drain(self) -> int:
+        """Run every queued task, as a django-q2 worker would; a killed task is not retried
+        (Q_CLUSTER max_attempts=1)."""
+        ran = 0
+        # The queue's own rows, oldest first: the broker's dequeue() sleeps a second when the queue
+        # is empty and reconnects to the database on every call, which 43,200 ticks cannot afford.
+        while queued := OrmQ.objects.filter(key=self.broker.list_key).order_by("pk").first():
+            task = SignedPackage.loads(queued.payload)
+            queued.delete()
+            self.run_task(task)
+            ran += 1
+        return ran
+
+    def run_task(self, task: dict) -> None:
+        func = task["func"]
+        func = import_string(func) if isinstance(func, str) else func
+        self.in_task = True
+        try:
+            func(*task.get("args", ()), **task.get("kwargs", {}))
+        except WorkerKilled:
+            pass
+        except Exception:
+            self.crashes.append(traceback.format_exc(limit=4))
+        finally:
+            self.in_task = False
+
+    def tick(self, minute: int, busy: bool) -> None:
+        """One minute of the schedules: both dispatchers every minute, stalled runs every five.
+        A minute before anything can be due (no event, nothing scheduled) is skipped: the
+        dispatchers would find nothing, and skipping them keeps a month within minutes."""
+        from invoices.tasks import dispatch_due_outbox
+        from syncing.tasks import dispatch_due_syncs, mark_stalled_runs_task
+
+        if minute % 5 == 0:
+            async_task(mark_stalled_runs_task)
+        elif not busy and timezone.now() < self.next_wake:
+            return
+        dispatch_due_syncs()
+        dispatch_due_outbox()
+        if self.drain():
+            self.observe()
+        self.next_wake = self.wake_time()
+
+    def wake_time(self) -> datetime:
+        """The earliest moment a dispatcher can find work: a poll, sweep or outbox entry due."""
+        from invoices.models import OutboxEntry
+        from invoices.services.posting import DUE_STATES
+        from syncing.models import Connection
+
+        active = Connection.objects.filter(status=Connection.Status.ACTIVE)
+        if active.filter(Q(next_poll_at__isnull=True) | Q(next_sweep_at__isnull=True)).exists():
+            return timezone.now()
+        moments = [
+            *active.aggregate(poll=Min("next_poll_at"), sweep=Min("next_sweep_at")).values(),
+            OutboxEntry.objects.filter(state__in=DUE_STATES).aggregate(at=Min("next_attempt_at"))["at"],
+            OutboxEntry.objects.filter(state=OutboxEntry.State.IN_FLIGHT).aggregate(at=Min("claimed_until"))[
+                "at"
+            ],
+        ]
+        return min((moment for moment in moments if moment), default=timezone.now() + timedelta(days=1))
+
+    # The day's events ---------------------------------------------------------------------
+
+    def day_events(self, day_start: datetime) -> list[tuple[datetime, str, object]]:
+        plan, rng = self.plan, self.rng
+        vend_ids = list(self.vend.product_records)
+        outlets = list(self.vend.outlets)
+        events = []
+
+        def at() -> datetime:
+            return day_start + timedelta(seconds=rng.uniform(0, 86_400))
+
+        for remote_id in rng.sample(vend_ids, round(len(vend_ids) * plan.product_change_share)):
+            events.append((at(), "product", remote_id))
+        for remote_id in rng.sample(vend_ids, round(len(vend_ids) * plan.stock_move_share)):
+            events.append((at(), "stock", (remote_id, rng.choice(outlets))))
+        for n in range(plan.new_remote_customers):
+            events.append((at(), "customer", "xero" if n % 2 else "vend"))
+        for _ in range(plan.sales):
+            events.append((at(), "sale", None))
+        events.sort(key=lambda event: event[0])
+        return events
+
+    def apply(self, kind: str, subject) -> None:
+        self.events[kind] += 1
+        if kind == "product":
+            self.change_product(subject)
+        elif kind == "stock":
+            self.move_stock(*subject)
+        elif kind == "customer":
+            self.add_remote_customer(subject)
+        else:
+            self.record_sale()
+
+    def change_product(self, remote_id: str) -> None:
+        record = self.vend.product_records[remote_id]
+        if self.rng.random() < 0.5:
+            price = (Decimal(str(record["price_excluding_tax"])) + Decimal("0.50")).quantize(Decimal("0.01"))
+            self.vend.update_product(remote_id, price=price)
+        else:
+            self.vend.update_product(
+                remote_id, name=f"{record['name'].split(' (')[0]} ({self.rng.randint(1, 10**6)})"
+            )
+        self.pending[("product", remote_id)] = {"at": timezone.now(), "webhook": True}
+        self.webhook("product.update", self.vend.product_webhook_payload(remote_id))
+
+    def move_stock(self, remote_id: str, outlet_id: str) -> None:
+        level = Decimal(str(self.vend.inventory[(remote_id, outlet_id)]["inventory_level"]))
+        self.vend.set_stock(
+            remote_id, outlet_id, max(level + self.rng.choice([-3, -2, -1, 4, 6, 12]), Decimal(0))
+        )
+        self.pending[("stock", remote_id, outlet_id)] = {"at": timezone.now(), "webhook": True}
+        self.webhook(
+            "inventory.update",
+            {
+                "id": self.vend.inventory[(remote_id, outlet_id)]["id"],
+                "product_id": remote_id,
+                "outlet_id": outlet_id,
+                "count": str(self.vend.inventory[(remote_id, outlet_id)]["inventory_level"]),
+            },
+        )
+
+    def webhook(self, kind: str, payload: dict) -> None:
+        answer = self.vend.send_webhook(self.webhook_url, kind, payload)
+        if answer.status_code >= 300:
+            self.crashes.append(f"webhook {kind} answered {answer.status_code}: {answer.text[:200]}")
+        if self.drain():
+            self.observe()
+
+    def add_remote_customer(self, provider: str) -> None:
+        self.customer_serial += 1
+        n = self.customer_serial
+        app = self.xero if provider == "xero" else self.vend
+        remote_id = app.add_customer(
+            name=f"Remote Customer {n:05d}", email=f"remote{n:05d}@example.net", account_number=f"RC{n:05d}"
+        )
+        connection = self.xero_conn if provider == "xero" else self.vend_conn
+        self.pending[("customer", connection.pk, remote_id)] = {"at": timezone.now(), "webhook": False}
+
+    def record_sale(self) -> None:
+        from invoices.services.outbox import NewSaleLine, record_sale
+        from syncing.models import Customer, Product
+
+        rng = self.rng
+        self.sale_serial += 1
+        roll = rng.random()
+        customer = None
+        if roll >= self.plan.cash_share:
+            if roll < self.plan.cash_share + self.plan.new_customer_share:
+                self.customer_serial += 1
+                n = self.customer_serial
+                customer = Customer.objects.create(
+                    tenant=self.tenant, name=f"Walk-in {n:05d}", email=f"walkin{n:05d}@example.org"
+                )
+            else:
+                customer = rng.choice(self.known_customers)
+        products = list(
+            Product.objects.filter(tenant=self.tenant, sku__in=rng.sample(self.known_skus, rng.randint(1, 3)))
+        )
+        if rng.random() < self.plan.new_product_share:
+            self.product_serial += 1
+            products.append(
+                Product.objects.create(
+                    tenant=self.tenant,
+                    sku=f"NEW-{self.product_serial:05d}",
+                    name=f"New line {self.product_serial:05d}",
+                    sale_price=Decimal("9.99"),
+                )
+            )
+        lines = [
+            NewSaleLine(
+                product=p, quantity=Decimal(rng.randint(1, 3)), unit_price=p.sale_price or Decimal("1.00")
+            )
+            for p in products
+        ]
+        record_sale(tenant=self.tenant, number=f"S-{self.sale_serial:06d}", lines=lines, customer=customer)
+
+    # Freshness ------------------------------------------------------------------------------
+
+    def observe(self) -> None:
+        """Record, for every remote change now visible locally, how long it took."""
+        from syncing.models import CustomerLink, Product, StockLevel
+
+        if not self.pending:
+            return
+        now = timezone.now()
+        by_kind = defaultdict(list)
+        for key in self.pending:
+            by_kind[key[0]].append(key)
+        seen = []
+        if by_kind["product"]:
+            ids = [key[1] for key in by_kind["product"]]
+            local = {
+                remote_id: (name, price)
+                for remote_id, name, price in Product.objects.filter(
+                    links__connection=self.vend_conn, links__remote_id__in=ids
+                ).values_list("links__remote_id", "name", "sale_price")
+            }
+            for key in by_kind["product"]:
+                record = self.vend.product_records[key[1]]
+                wanted = (record["name"], Decimal(str(record["price_excluding_tax"])))
+                if key[1] in local and (local[key[1]][0], local[key[1]][1]) == wanted:
+                    seen.append(key)
+        if by_kind["stock"]:
+            ids = [key[1] for key in by_kind["stock"]]
+            outlet_names = {oid: outlet["name"] for oid, outlet in self.vend.outlets.items()}
+            local = {
+                (remote_id, location): quantity
+                for remote_id, location, quantity in StockLevel.objects.filter(
+                    product__links__connection=self.vend_conn, product__links__remote_id__in=ids
+                ).values_list("product__links__remote_id", "location__name", "quantity")
+            }
+            for key in by_kind["stock"]:
+                wanted = Decimal(str(self.vend.inventory[(key[1], key[2])]["inventory_level"]))
+                if local.get((key[1], outlet_names[key[2]])) == wanted:
+                    seen.append(key)
+        if by_kind["customer"]:
+            linked = set(
+                CustomerLink.objects.filter(
+                    remote_id__in=[key[2] for key in by_kind["customer"]]
+                ).values_list("connection_id", "remote_id")
+            )
+            seen += [key for key in by_kind["customer"] if (key[1], key[2]) in linked]
+        for key in seen:
+            change = self.pending.pop(key)
+            route = "webhook" if change["webhook"] else f"poll:{key[0]}"
+            self.freshness[route].append((now - change["at"]).total_seconds())
+
+    # Chaos days -------------------------------------------------------------------------------
+
+    def revoke_xero(self) -> None:
+        self.emails_at_revoke = len(mail.outbox)
+        self.xero.oauth.revoke_refresh_tokens()
+        self.events["refresh_token_revoked"] += 1
+
+    def reconnect_xero(self) -> None:
+        from syncing.services import connections
+
+        self.xero_conn.refresh_from_db()
+        url = connections.connect_start(self.xero_conn, redirect_uri=REDIRECT_URI)
+        params = {k: v[-1] for k, v in parse_qs(urlsplit(url).query).items()}
+        answer = requests.post(url.split("?")[0], data={**params, "decision": "allow"}, allow_redirects=False)
+        callback = {k: v[-1] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
+        connections.connect_complete(
+            state=callback["state"], code=callback["code"], redirect_uri=REDIRECT_URI
+        )
+        self.events["reconnected"] += 1
+
+    # The month ------------------------------------------------------------------------------
+
+    def run(self, progress=None) -> dict:
+        with time_machine.travel(START, tick=True) as traveller:
+            self.traveller = traveller
+            self.start()
+            try:
+                self.run_days(progress)
+                return self.report()
+            finally:
+                self.stop()
+
+    def run_days(self, progress) -> None:
+        from syncing.models import Customer, Product
+
+        # Day 0: the connections are new, so the first ticks import everything.
+        self.run_minutes(START, 24 * 60, [])
+        self.known_customers = list(
+            Customer.objects.filter(tenant=self.tenant, links__isnull=False).distinct()
+        )
+        self.known_skus = list(
+            Product.objects.filter(tenant=self.tenant, links__connection=self.vend_conn).values_list(
+                "sku", flat=True
+            )
+        )
+        self.imported = {"products": len(self.known_skus), "customers": len(self.known_customers)}
+        for day in range(1, self.plan.days + 1):
+            day_start = START + timedelta(days=day)
+            events = self.day_events(day_start)
+            # revoke_day 0: no revocation.
+            if self.plan.chaos and day == self.plan.revoke_day:
+                events.append((day_start + timedelta(hours=9), "revoke", None))
+            if self.plan.chaos and day == self.plan.revoke_day + 1:
+                events.append((day_start + timedelta(hours=9), "reconnect", None))
+            events.sort(key=lambda event: event[0])
+            self.run_minutes(day_start, 24 * 60, events)
+            if progress:
+                progress(day, self)
+        end = START + timedelta(days=self.plan.days + 1)
+        self.run_minutes(end, self.plan.settle_hours * 60, [])
+
+    def run_minutes(self, start: datetime, minutes: int, events: list) -> None:
+        for minute in range(minutes):
+            moment = start + timedelta(minutes=minute)
+            if moment > timezone.now():
+                self.traveller.move_to(moment)
+            busy = False
+            while events and events[0][0] <= moment + timedelta(minutes=1):
+                busy = True
+                _, kind, subject = events.pop(0)
+                if kind == "revoke":
+                    self.revoke_xero()
+                elif kind == "reconnect":
+                    self.reconnect_xero()
+                else:
+                    self.apply(kind, subject)
+            self.tick(minute, busy)
+
+    # Report ---------------------------------------------------------------------------------
+
+    def report(self) -> dict:
+        from invoices.models import OutboxEntry, Sale
+        from syncing.models import ApiCall
+
+        connections = {"xero": self.xero_conn, "vend": self.vend_conn}
+        per_day: dict[str, dict[int, Counter]] = {key: defaultdict(Counter) for key in connections}
+        for key, connection in connections.items():
+            calls = ApiCall.objects.filter(connection=connection).values_list(
+                "at", "purpose", "run__kind", "run__trigger"
+            )
+            for at, purpose, kind, trigger in calls:
+                day = (at - START).days
+                per_day[key][min(day, self.plan.days + 1)][_job(purpose, kind, trigger)] += 1
+        month_days = range(1, self.plan.days + 1)
+        calls = {}
+        for key, days in per_day.items():
+            month = Counter()
+            for day in month_days:
+                month.update(days.get(day, Counter()))
+            calls[key] = {
+                "import_day_0": sum(days.get(0, Counter()).values()),
+                "month": dict(month),
+                "month_total": sum(month.values()),
+                "per_day_mean": round(sum(month.values()) / self.plan.days, 1),
+                "per_day_max": max((sum(days.get(d, Counter()).values()) for d in month_days), default=0),
+                "per_day": {d: dict(days.get(d, Counter())) for d in month_days},
+            }
+        bound = self.lower_bound()
+        ours = sum(c["month_total"] for c in calls.values())
+        sales = Sale.objects.filter(tenant=self.tenant)
+        entries = OutboxEntry.objects.filter(sale__tenant=self.tenant)
+        invoices = {}
+        for key, app in (("xero", self.xero), ("vend", self.vend)):
+            remote = Counter(invoice["reference"] for invoice in app.invoices())
+            connection_entries = entries.filter(connection=connections[key])
+            posted = connection_entries.filter(state=OutboxEntry.State.POSTED)
+            delays = [
+                (entry.posted_at - entry.sale.sold_at).total_seconds()
+                for entry in posted.select_related("sale").only("posted_at", "sale__sold_at")
+            ]
+            numbers = set(sales.values_list("number", flat=True))
+            # Still on its way: an entry that will be tried again (waiting for a budget, a retry).
+            waiting = set(
+                connection_entries.exclude(
+                    state__in=[
+                        OutboxEntry.State.POSTED,
+                        OutboxEntry.State.GIVEN_UP,
+                        OutboxEntry.State.CANCELLED,
+                    ]
+                ).values_list("sale__number", flat=True)
+            )
+            invoices[key] = {
+                "sales": len(numbers),
+                "posted": posted.count(),
+                "duplicates_remote": sum(count - 1 for count in remote.values() if count > 1),
+                "duplicated_references": sorted(
+                    reference for reference, count in remote.items() if count > 1
+                ),
+                # Not at the provider and never going to be: no entry, given up, or posted yet absent.
+                "lost": len(numbers - set(remote) - waiting),
+                "waiting": len(waiting),
+                "median_sale_to_posted_s": round(statistics.median(delays), 1) if delays else None,
+                "max_sale_to_posted_s": round(max(delays), 1) if delays else None,
+            }
+        faults = Counter()
+        for app in (self.xero, self.vend):
+            faults.update(app.faults_injected)
+        return {
+            "plan": self.plan.__dict__,
+            "imported": self.imported,
+            "events": dict(self.events),
+            "calls": calls,
+            "lower_bound": bound,
+            "ratio_to_lower_bound": {
+                key: round(calls[key]["month_total"] / bound[key], 2) if bound[key] else None for key in bound
+            },
+            "seed_reference": {
+                "nightly_full_reread_per_day": 2 * self.plan.products,
+                "ours_per_day": round(ours / self.plan.days, 1),
+                "ratio_to_nightly_reread": round(ours / self.plan.days / (2 * self.plan.products), 4),
+                "seed_month_figure": 5_000,
+                "ours_month": ours,
+                "ratio_to_seed_month": round(ours / 5_000, 2),
+            },
+            "freshness": {route: _spread(values) for route, values in sorted(self.freshness.items())},
+            "freshness_targets_s": {
+                "webhook": 60,
+                "poll": 2 * self.xero_conn.poll_interval.total_seconds(),
+            },
+            "unseen_changes": len(self.pending),
+            "invoices": invoices,
+            "convergence": self.convergence(),
+            "faults": {**dict(faults), "worker_killed": self.kills},
+            "merchant_emails": [message.subject for message in mail.outbox],
+            "task_crashes": len(self.crashes),
+            "crash_samples": self.crashes[:5],
+        }
+
+    def lower_bound(self) -> dict[str, int]:
+        """The same month's work at the fewest calls the APIs allow: one call per polled resource
+        per poll at the connection's interval, the changed records in full pages, invoices in full
+        batches, and one create for each customer and product new to the remote side."""
+        from invoices.models import Sale
+        from syncing.models import Customer, Product
+
+        days = self.plan.days
+        sales = Sale.objects.filter(tenant=self.tenant).count()
+        new_customers = Customer.objects.filter(tenant=self.tenant, email__startswith="walkin").count()
+        new_products = Product.objects.filter(tenant=self.tenant, sku__startswith="NEW-").count()
+        bound = {}
+        for key, connection in (("xero", self.xero_conn), ("vend", self.vend_conn)):
+            spec = connection.spec
+            polls = days * math.floor(timedelta(days=1) / connection.poll_interval)
+            changed = (
+                self.events["product"] + self.events["stock"] + self.events["customer"] // 2
+                if key == "vend"
+                else self.events["customer"] // 2
+            )
+            bound[key] = (
+                polls * 3
+                + math.ceil(changed / spec.page_size)
+                + math.ceil(sales / max(spec.invoice_batch_size, 1))
+                + new_customers
+                + new_products
+                + 1
+            )
+        return bound
+
+    def convergence(self) -> dict[str, int]:
+        """Differences between local data and the emulators' (each must be 0)."""
+        from syncing.models import CustomerLink, Product, ProductLink, StockLevel
+
+        differences = {}
+        local = {
+            sku: (name, price, active)
+            for sku, name, price, active in Product.objects.filter(tenant=self.tenant).values_list(
+                "sku", "name", "sale_price", "active"
+            )
+        }
+        remote = {p["code"]: (p["name"], p["price"], p["active"]) for p in self.vend.products()}
+        differences["catalogue"] = sum(
+            1 for sku in local.keys() | remote.keys() if local.get(sku) != remote.get(sku)
+        )
+        outlet_names = {oid: outlet["name"] for oid, outlet in self.vend.outlets.items()}
+        remote_stock = {
+            (pid, outlet_names[oid]): Decimal(str(record["inventory_level"]))
+            for (pid, oid), record in self.vend.inventory.items()
+            if not record.get("deleted_at")
+        }
+        local_stock = {
+            (remote_id, location): quantity
+            for remote_id, location, quantity in StockLevel.objects.filter(
+                product__links__connection=self.vend_conn, location__name__in=outlet_names.values()
+            ).values_list("product__links__remote_id", "location__name", "quantity")
+        }
+        differences["stock"] = sum(
+            1
+            for key in remote_stock.keys() | local_stock.keys()
+            if remote_stock.get(key) != local_stock.get(key)
+        )
+        for key, app, connection in (
+            ("xero", self.xero, self.xero_conn),
+            ("vend", self.vend, self.vend_conn),
+        ):
+            remote_links = {(p["remote_id"], p["code"]) for p in app.products()}
+            local_links = set(
+                ProductLink.objects.filter(connection=connection, remote_deleted=False).values_list(
+                    "remote_id", "product__sku"
+                )
+            )
+            differences[f"product_links_{key}"] = len(remote_links ^ local_links)
+            contacts = app.org.contacts if key == "xero" else app.customers
+            remote_customers = {cid for cid, c in contacts.items() if not c.get("deleted_at")}
+            linked = set(
+                CustomerLink.objects.filter(connection=connection).values_list("remote_id", flat=True)
+            )
+            differences[f"customer_links_{key}"] = len(remote_customers ^ linked)
+        return differences
+
+
+def _job(purpose: str, kind: str | None, trigger: str | None) -> str:
+    if trigger == "webhook":
+        return "webhooks"
+    if kind == "sweep":
+        return "sweep"
+    if kind in ("products", "stock", "customers"):
+        return "pulls"
+    if purpose in POSTING_PURPOSES:
+        return "posting"
+    return "linking"
+
+
+def _spread(values: list[float]) -> dict:
+    ordered = sorted(values)
+    return {
+        "changes": len(ordered),
+        "median_s": round(statistics.median(ordered), 1),
+        "p95_s": round(ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)], 1),
+        "max_s": round(ordered[-1], 1),
+    }
