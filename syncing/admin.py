@@ -321,6 +321,7 @@ class MembershipAdmin(admin.ModelAdmin):
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
     form = ConnectionAdminForm
+    formfield_overrides = {URLField: {"assume_scheme": "https"}}
     list_display = [
         "__str__",
         "provider",

@@ -72,6 +72,7 @@ from connectors.records import (
 )
 from invoices.models import OutboxAttempt, OutboxEntry, Sale, SaleLine
 from invoices.services import notifications
+from invoices.services.advice import what_to_change
 from invoices.services.outbox import business_day
 from syncing.models import Connection, CustomerLink, ProductLink
 from syncing.services.customers import (
@@ -519,15 +520,22 @@ def _send(batch: Sequence[tuple[OutboxEntry, InvoiceDraft | PaymentDraft]], send
             _mark_posted(entry, result.remote, now, Outcome.POSTED)
             summary.posted += 1
         else:
-            name = entry.connection.spec.name
             _fail(
                 entry,
                 now,
                 summary,
                 state=State.NEEDS_ATTENTION,
-                message=f"{name} refused the {NOUNS[entry.kind]}: {'; '.join(result.errors)}",
+                message=_refusal(entry, result.errors),
                 messages=list(result.errors),
             )
+
+
+def _refusal(entry: OutboxEntry, messages: Sequence[str]) -> str:
+    """What to change, in one sentence where we can tell, then the provider's own words."""
+    name = entry.connection.spec.name
+    said = f"{name} refused the {NOUNS[entry.kind]}: {'; '.join(messages)}"
+    advice = what_to_change(name, messages)
+    return f"{advice} ({said})" if advice else said
 
 
 def _stops_connection(exc: ConnectorError) -> bool:
@@ -564,10 +572,9 @@ def _fail_with_error(entry: OutboxEntry, exc: ConnectorError, now, summary, *, s
             )
             messages = [exc.message]
         elif isinstance(exc, ValidationFailed):
-            message = f"{name} refused the {NOUNS[entry.kind]}: {'; '.join(exc.messages)}"
-            messages = list(exc.messages)
+            message, messages = _refusal(entry, exc.messages), list(exc.messages)
         else:
-            message, messages = f"{name} refused the {NOUNS[entry.kind]}: {exc.message}", [exc.message]
+            message, messages = _refusal(entry, [exc.message]), [exc.message]
         _fail(entry, now, summary, state=State.NEEDS_ATTENTION, message=message, messages=messages)
     if stop and _stops_connection(exc):
         raise _Stop from exc
