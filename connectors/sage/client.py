@@ -275,40 +275,44 @@ class SageConnector(Connector):
         return mapping.customer_from_contact(data)
 
     def post_invoices(self, invoices: Sequence[InvoiceDraft]) -> list[InvoiceResult]:
-        results = []
-        for draft in invoices:
-            body = mapping.sales_invoice_body(
-                draft,
-                tax_percentages=self._tax_rates_for(draft),
-                ledger_accounts=self._ledger_accounts_for(draft),
-            )
-            try:
-                data = self.session.send_json(
-                    "POST", "sales_invoices", json=body, idempotent=True, purpose="post invoice"
-                )
-            except ValidationFailed as refused:
-                results.append(InvoiceResult(reference=draft.reference, errors=tuple(refused.messages)))
-                continue
-            results.append(mapping.invoice_result(draft, data))
-        return results
+        return self._post_artefacts(
+            invoices, "sales_invoices", "post invoice", mapping.sales_invoice_body, mapping.invoice_result
+        )
 
     def post_credit_notes(self, credit_notes: Sequence[InvoiceDraft]) -> list[InvoiceResult]:
+        return self._post_artefacts(
+            credit_notes,
+            "sales_credit_notes",
+            "post credit note",
+            mapping.sales_credit_note_body,
+            lambda draft, data: InvoiceResult(
+                reference=draft.reference, invoice=mapping.credit_note_from_sales_credit_note(data)
+            ),
+        )
+
+    def _post_artefacts(
+        self,
+        drafts: Sequence[InvoiceDraft],
+        path: str,
+        purpose: str,
+        body_for: Callable,
+        result_for: Callable,
+    ) -> list[InvoiceResult]:
+        """One POST per draft (Sage takes no batches); a refusal is that draft's result, not the
+        end of the run."""
         results = []
-        for draft in credit_notes:
-            body = mapping.sales_credit_note_body(
+        for draft in drafts:
+            body = body_for(
                 draft,
                 tax_percentages=self._tax_rates_for(draft),
                 ledger_accounts=self._ledger_accounts_for(draft),
             )
             try:
-                data = self.session.send_json(
-                    "POST", "sales_credit_notes", json=body, idempotent=True, purpose="post credit note"
-                )
+                data = self.session.send_json("POST", path, json=body, idempotent=True, purpose=purpose)
             except ValidationFailed as refused:
                 results.append(InvoiceResult(reference=draft.reference, errors=tuple(refused.messages)))
                 continue
-            note = mapping.credit_note_from_sales_credit_note(data)
-            results.append(InvoiceResult(reference=draft.reference, invoice=note))
+            results.append(result_for(draft, data))
         return results
 
     def find_credit_note_by_reference(self, reference: str) -> RemoteInvoice | None:

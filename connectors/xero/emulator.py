@@ -13,6 +13,7 @@ import hmac
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -834,28 +835,46 @@ class XeroEmulator(Emulator):
     def save_invoices(self, request: Request) -> Response:
         return self._save_invoices(request)
 
-    def _save_invoices(self, request: Request) -> Response:
-        incoming = self._body_list(request, "Invoices")
+    def _list_documents(self, request: Request, store: str, key: str) -> Response:
+        """Credit notes or payments, filtered (`where`, If-Modified-Since) and paged."""
+        with self.lock:
+            records = self._filtered(request, list(getattr(request.org, store).values()))
+        if isinstance(records, Response):
+            return records
+        return self._paged(request, records, key)
+
+    def _save_documents(
+        self, request: Request, key: str, id_field: str, error_flag: str, build: Callable, store: str
+    ) -> Response:
+        """A batch PUT/POST of invoices, credit notes or payments: each one built and checked by
+        `build`, kept in the organisation's `store` when valid, and answered one by one in Xero's
+        shape (a refused one echoed with a zero id, its error flag and its messages)."""
+        incoming = self._body_list(request, key)
         if isinstance(incoming, Response):
             return incoming
         answers = []
         with self.lock:
             for data in incoming:
-                invoice, errors = self._build_invoice(request.org, data)
+                record, errors = build(request.org, data)
                 if errors:
                     answers.append(
                         {
                             **data,
-                            "InvoiceID": ZERO_ID,
-                            "HasErrors": True,
+                            id_field: ZERO_ID,
+                            error_flag: True,
                             "StatusAttributeString": "ERROR",
                             "ValidationErrors": [{"Message": m} for m in errors],
                         }
                     )
                     continue
-                request.org.invoices[invoice["InvoiceID"]] = invoice
-                answers.append({**copy.deepcopy(invoice), "StatusAttributeString": "OK"})
-        return self._batch_answer(request, "Invoices", answers)
+                getattr(request.org, store)[record[id_field]] = record
+                answers.append({**copy.deepcopy(record), "StatusAttributeString": "OK"})
+        return self._batch_answer(request, key, answers)
+
+    def _save_invoices(self, request: Request) -> Response:
+        return self._save_documents(
+            request, "Invoices", "InvoiceID", "HasErrors", self._build_invoice, "invoices"
+        )
 
     def _build_invoice(self, org: Organisation, data: dict) -> tuple[dict, list[str]]:
         errors: list[str] = []
@@ -943,11 +962,7 @@ class XeroEmulator(Emulator):
 
     @route("GET", f"{API}/CreditNotes")
     def list_credit_notes(self, request: Request) -> Response:
-        with self.lock:
-            records = self._filtered(request, list(request.org.credit_notes.values()))
-        if isinstance(records, Response):
-            return records
-        return self._paged(request, records, "CreditNotes")
+        return self._list_documents(request, "credit_notes", "CreditNotes")
 
     @route("PUT", f"{API}/CreditNotes")
     def create_credit_notes(self, request: Request) -> Response:
@@ -958,27 +973,9 @@ class XeroEmulator(Emulator):
         return self._save_credit_notes(request)
 
     def _save_credit_notes(self, request: Request) -> Response:
-        incoming = self._body_list(request, "CreditNotes")
-        if isinstance(incoming, Response):
-            return incoming
-        answers = []
-        with self.lock:
-            for data in incoming:
-                note, errors = self._build_credit_note(request.org, data)
-                if errors:
-                    answers.append(
-                        {
-                            **data,
-                            "CreditNoteID": ZERO_ID,
-                            "HasErrors": True,
-                            "StatusAttributeString": "ERROR",
-                            "ValidationErrors": [{"Message": m} for m in errors],
-                        }
-                    )
-                    continue
-                request.org.credit_notes[note["CreditNoteID"]] = note
-                answers.append({**copy.deepcopy(note), "StatusAttributeString": "OK"})
-        return self._batch_answer(request, "CreditNotes", answers)
+        return self._save_documents(
+            request, "CreditNotes", "CreditNoteID", "HasErrors", self._build_credit_note, "credit_notes"
+        )
 
     def _build_credit_note(self, org: Organisation, data: dict) -> tuple[dict, list[str]]:
         """Totals as an invoice's; the credit note's own number sequence and RemainingCredit."""
@@ -1005,11 +1002,7 @@ class XeroEmulator(Emulator):
 
     @route("GET", f"{API}/Payments")
     def list_payments(self, request: Request) -> Response:
-        with self.lock:
-            records = self._filtered(request, list(request.org.payments.values()))
-        if isinstance(records, Response):
-            return records
-        return self._paged(request, records, "Payments")
+        return self._list_documents(request, "payments", "Payments")
 
     @route("PUT", f"{API}/Payments")
     def create_payments(self, request: Request) -> Response:
@@ -1020,27 +1013,9 @@ class XeroEmulator(Emulator):
         return self._save_payments(request)
 
     def _save_payments(self, request: Request) -> Response:
-        incoming = self._body_list(request, "Payments")
-        if isinstance(incoming, Response):
-            return incoming
-        answers = []
-        with self.lock:
-            for data in incoming:
-                payment, errors = self._build_payment(request.org, data)
-                if errors:
-                    answers.append(
-                        {
-                            **data,
-                            "PaymentID": ZERO_ID,
-                            "HasValidationErrors": True,
-                            "StatusAttributeString": "ERROR",
-                            "ValidationErrors": [{"Message": m} for m in errors],
-                        }
-                    )
-                    continue
-                request.org.payments[payment["PaymentID"]] = payment
-                answers.append({**copy.deepcopy(payment), "StatusAttributeString": "OK"})
-        return self._batch_answer(request, "Payments", answers)
+        return self._save_documents(
+            request, "Payments", "PaymentID", "HasValidationErrors", self._build_payment, "payments"
+        )
 
     def _build_payment(self, org: Organisation, data: dict) -> tuple[dict, list[str]]:
         """A payment against an AUTHORISED invoice (ACCRECPAYMENT) or a refund paid against a
