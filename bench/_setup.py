@@ -34,19 +34,26 @@ def connected_emulator(tenant, key: str, *, products: int, registers: int = 1):
 
     from connectors.emulation import serve
     from connectors.registry import get_provider
-    from syncing.models import Connection
 
     # Lightspeed's emulator sizes its rate limit by registers, as Lightspeed does.
     options = {"registers": registers} if key == "vend" else {}
     app = import_string(get_provider(key).emulator)(**options)
     app.seed(products=products, customers=0, locations=2)
     server = serve(app)
-    issued = app.issue_credentials()
-    connection = Connection.objects.create(
+    connection = connect(tenant, key, app.issue_credentials(), base_url=server.url, registers=registers)
+    return app, server, connection
+
+
+def connect(tenant, key: str, issued: dict, *, base_url: str, registers: int = 1):
+    """An active connection of `tenant` to the emulator at `base_url` with the credentials it
+    issued, on a budget that never binds."""
+    from syncing.models import Connection
+
+    return Connection.objects.create(
         tenant=tenant,
         provider=key,
         status=Connection.Status.ACTIVE,
-        base_url=server.url,
+        base_url=base_url,
         credentials=issued["credentials"],
         token_expires_at=issued.get("token_expires_at"),
         remote_org_id=issued["remote_org_id"],
@@ -54,4 +61,3 @@ def connected_emulator(tenant, key: str, *, products: int, registers: int = 1):
         monthly_call_limit=10**9,
         registers=registers,
     )
-    return app, server, connection

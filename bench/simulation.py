@@ -89,8 +89,9 @@ class Plan:
     lost_write_rate: float = 0.01
     burst_rate: float = 0.002
     seed: int = 8
-    # Quiet hours after the last day, so the last changes can arrive before convergence is judged.
-    settle_hours: int = 3
+    # Quiet hours after the last day, so the last changes arrive and the last held batch (the outbox
+    # holds a filling batch up to 6 hours, `invoices.services.pacing`) posts before judging.
+    settle_hours: int = 7
     # The connections' poll interval; None keeps the product's default.
     poll_interval: timedelta | None = None
 
@@ -320,15 +321,7 @@ class TradingMonth:
             remote_id, outlet_id, max(level + self.rng.choice([-3, -2, -1, 4, 6, 12]), Decimal(0))
         )
         self.pending[("stock", remote_id, outlet_id)] = {"at": timezone.now(), "webhook": True}
-        self.webhook(
-            "inventory.update",
-            {
-                "id": self.vend.inventory[(remote_id, outlet_id)]["id"],
-                "product_id": remote_id,
-                "outlet_id": outlet_id,
-                "count": str(self.vend.inventory[(remote_id, outlet_id)]["inventory_level"]),
-            },
-        )
+        self.webhook("inventory.update", self.vend.inventory_webhook_payload(remote_id, outlet_id))
 
     def webhook(self, kind: str, payload: dict) -> None:
         answer = self.vend.send_webhook(self.webhook_url, kind, payload)
@@ -616,26 +609,35 @@ class TradingMonth:
 
     def lower_bound(self) -> dict[str, int]:
         """The same month's work at the fewest calls the APIs allow: one call per polled resource
-        per poll at the connection's interval, the changed records in full pages, invoices in full
-        batches, and one create for each customer and product new to the remote side."""
+        per poll the schedule made (pacing stretches the interval when a plan runs short), the
+        changed records in full pages, invoices in full batches, and one create for each customer
+        and product new to the remote side."""
         from invoices.models import Sale
-        from syncing.models import Customer, Product
+        from syncing.models import Customer, Product, SyncRun
 
-        days = self.plan.days
         sales = Sale.objects.filter(tenant=self.tenant).count()
         new_customers = Customer.objects.filter(tenant=self.tenant, email__startswith="walkin").count()
         new_products = Product.objects.filter(tenant=self.tenant, sku__startswith="NEW-").count()
         bound = {}
         for key, connection in (("xero", self.xero_conn), ("vend", self.vend_conn)):
             spec = connection.spec
-            polls = days * math.floor(timedelta(days=1) / connection.poll_interval)
+            polls = (
+                SyncRun.objects.filter(
+                    connection=connection,
+                    trigger=SyncRun.Trigger.SCHEDULE,
+                    kind__in=[SyncRun.Kind.PRODUCTS, SyncRun.Kind.STOCK, SyncRun.Kind.CUSTOMERS],
+                    started_at__gte=START + timedelta(days=1),
+                )
+                .exclude(status__in=[SyncRun.Status.SKIPPED, SyncRun.Status.DEFERRED])
+                .count()
+            )
             changed = (
                 self.events["product"] + self.events["stock"] + self.events["customer"] // 2
                 if key == "vend"
                 else self.events["customer"] // 2
             )
             bound[key] = (
-                polls * 3
+                polls
                 + math.ceil(changed / spec.page_size)
                 + math.ceil(sales / max(spec.invoice_batch_size, 1))
                 + new_customers

@@ -23,6 +23,7 @@ from django.utils.module_loading import import_string
 
 from connectors.errors import CapabilityMissing, ConnectorError
 from connectors.records import (
+    CustomerResult,
     InvoiceDraft,
     InvoiceResult,
     NewCustomer,
@@ -63,7 +64,9 @@ class Capability(StrEnum):
     FIND_PRODUCTS_BY_IDS = "find_products_by_ids"
     CREATE_PRODUCT = "create_product"
     FIND_CUSTOMER = "find_customer"
+    FIND_CUSTOMERS = "find_customers"
     CREATE_CUSTOMER = "create_customer"
+    CREATE_CUSTOMERS = "create_customers"
     POST_INVOICES = "post_invoices"
     FIND_INVOICE_BY_REFERENCE = "find_invoice_by_reference"
     FIND_INVOICES_BY_REFERENCE = "find_invoices_by_reference"
@@ -86,7 +89,9 @@ CAPABILITY_METHODS: dict[Capability, str] = {
     Capability.FIND_PRODUCTS_BY_IDS: "find_products_by_ids",
     Capability.CREATE_PRODUCT: "create_product",
     Capability.FIND_CUSTOMER: "find_customer",
+    Capability.FIND_CUSTOMERS: "find_customers",
     Capability.CREATE_CUSTOMER: "create_customer",
+    Capability.CREATE_CUSTOMERS: "create_customers",
     Capability.POST_INVOICES: "post_invoices",
     Capability.FIND_INVOICE_BY_REFERENCE: "find_invoice_by_reference",
     Capability.FIND_INVOICES_BY_REFERENCE: "find_invoices_by_reference",
@@ -277,8 +282,22 @@ class Connector(abc.ABC):
         one means the match is ambiguous."""
         self._missing(Capability.FIND_CUSTOMER)
 
+    def find_customers(
+        self, *, emails: Sequence[str] = (), account_numbers: Sequence[str] = ()
+    ) -> list[RemoteCustomer]:
+        """Every live remote customer whose email is one of `emails` (case-insensitive) or whose
+        account number is one of `account_numbers`, in as few calls as the API allows."""
+        self._missing(Capability.FIND_CUSTOMERS)
+
     def create_customer(self, customer: NewCustomer, *, idempotency_key: str) -> RemoteCustomer:
         self._missing(Capability.CREATE_CUSTOMER)
+
+    def create_customers(
+        self, customers: Sequence[NewCustomer], *, idempotency_keys: Sequence[str]
+    ) -> list[CustomerResult]:
+        """Create many customers in as few calls as the API allows; one result per customer, in
+        order. `idempotency_keys` are the customers' own, stable per customer."""
+        self._missing(Capability.CREATE_CUSTOMERS)
 
     def post_invoices(self, invoices: Sequence[InvoiceDraft]) -> list[InvoiceResult]:
         """Post up to `spec.invoice_batch_size` drafts; one result per draft, in order."""

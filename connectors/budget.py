@@ -31,6 +31,7 @@ from __future__ import annotations
 import calendar
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db.models import F
@@ -114,16 +115,17 @@ def spend(
     while True:
         moment = now()
         windows = [(kind, window_start(kind, moment), limits[kind]) for kind in ORDER if kind in limits]
-        _ensure_rows(connection, windows)
+        # The rows are created only when a window refuses: it may be new rather than full (the
+        # first call of each minute), and most calls then cost one UPDATE per window.
+        ensured = False
         spent = []
         full = None
         for kind, start, limit in windows:
-            updated = BudgetWindow.objects.filter(
-                connection=connection,
-                kind=kind,
-                starts_at=start,
-                used__lt=limit - reserve_for(priority, limit),
-            ).update(used=F("used") + 1, limit=limit)
+            updated = _take(connection, kind, start, limit, priority)
+            if not updated and not ensured:
+                _ensure_rows(connection, windows)
+                ensured = True
+                updated = _take(connection, kind, start, limit, priority)
             if not updated:
                 full = (kind, start)
                 break
@@ -179,6 +181,50 @@ def remaining(connection, *, now: Callable[[], datetime] = timezone.now) -> dict
     }
 
 
+@dataclass(frozen=True)
+class MonthPace:
+    """How the month's plan is being spent: what pacing (batched invoices, polls) reads."""
+
+    used: int
+    limit: int
+    starts_at: datetime
+    resets_at: datetime
+    now: datetime
+
+    @property
+    def ahead(self) -> timedelta:
+        """How far spending runs ahead of the calendar: the calls spent beyond the month's elapsed
+        share, as the time they would last at an even pace (negative when behind)."""
+        month = self.resets_at - self.starts_at
+        return month * (self.used / max(self.limit, 1)) - (self.now - self.starts_at)
+
+    @property
+    def until_reset(self) -> timedelta:
+        return self.resets_at - self.now
+
+    def left_for(self, priority: Priority) -> int:
+        """Calls `priority` may still spend before the reset."""
+        return max(self.limit - reserve_for(priority, self.limit) - self.used, 0)
+
+
+def month_pace(connection, *, now: datetime | None = None) -> MonthPace:
+    """The plan's month as spent so far (one query)."""
+    moment = now or timezone.now()
+    start = window_start(Window.MONTH, moment)
+    used = (
+        BudgetWindow.objects.filter(connection=connection, kind=Window.MONTH, starts_at=start)
+        .values_list("used", flat=True)
+        .first()
+    )
+    return MonthPace(
+        used=used or 0,
+        limit=limits_for(connection)[Window.MONTH],
+        starts_at=start,
+        resets_at=window_end(Window.MONTH, start),
+        now=moment,
+    )
+
+
 def record_call(
     connection,
     *,
@@ -222,6 +268,15 @@ def record_call(
         SyncRun.objects.filter(pk=run.pk).update(api_calls=F("api_calls") + 1)
         # Keep the caller's copy right too, so a later run.save() does not write an old count.
         run.api_calls += 1
+
+
+def _take(connection, kind: Window, start: datetime, limit: int, priority: Priority) -> int:
+    return BudgetWindow.objects.filter(
+        connection=connection,
+        kind=kind,
+        starts_at=start,
+        used__lt=limit - reserve_for(priority, limit),
+    ).update(used=F("used") + 1, limit=limit)
 
 
 def _ensure_rows(connection, windows) -> None:

@@ -13,6 +13,9 @@ class ConnectorError(Exception):
     """Base for every provider-facing failure."""
 
     retryable = False
+    # Whether the provider may have carried out the request although the call failed: no readable
+    # answer came, or (set by the HTTP session) an earlier send of the same call went unanswered.
+    may_have_written = False
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
@@ -24,6 +27,7 @@ class TransientError(ConnectorError):
     """The provider or the network failed in a way that may pass (timeouts, 5xx)."""
 
     retryable = True
+    may_have_written = True
 
 
 class RateLimited(ConnectorError):
@@ -65,6 +69,8 @@ class NotFound(ConnectorError):
 
 class ProviderBug(ConnectorError):
     """The provider answered with something we cannot read (malformed JSON, missing fields)."""
+
+    may_have_written = True
 
 
 class CapabilityMissing(ConnectorError):

@@ -19,7 +19,9 @@ Default table (a connector's `classify` may override any row):
 Retries: at most `MAX_ATTEMPTS` sends and `MAX_RETRY_SECONDS` of waiting, exponential backoff
 with full jitter, Retry-After honoured. A write (anything but GET/HEAD/OPTIONS) is retried after a
 lost or failed answer only when the caller says it is idempotent (an idempotency key, or a lookup
-done first); 401 and 429 are retried for writes too, because the provider refused them unread.
+done first); 401 and 429 are retried for writes too, because the provider refused them unread. An
+error that ends a call after one of its sends went unanswered carries `may_have_written`: that send
+may have written, whatever the last answer says.
 """
 
 from __future__ import annotations
@@ -131,72 +133,81 @@ class ProviderSession:
         waited = 0.0
         refreshed = False
         attempt = 0
-        while True:
-            attempt += 1
-            budget.spend(self.connection, self.priority, plan=self.plan_budget, sleep=self.sleep)
-            token = self._bearer_token()
-            request = requests.Request(
-                method,
-                url,
-                params=params,
-                json=json,
-                data=data,
-                headers={"Accept": "application/json", **(headers or {})},
-            )
-            prepared = self.http.prepare_request(request)
-            if token:
-                # A plain header rather than OAuth2Session.request: oauthlib refuses http:// URLs,
-                # which every emulator uses, and refresh is ours (one winner across processes).
-                prepared.headers["Authorization"] = f"Bearer {token}"
-            self.connector.authenticate(prepared)
-            started = time.monotonic()
-            try:
-                response = self.http.send(prepared, timeout=TIMEOUT, allow_redirects=False, stream=stream)
-            except requests.RequestException as exc:
-                self._log(prepared, None, started, attempt, purpose, error=f"{type(exc).__name__}: {exc}")
-                delay = self._backoff(attempt)
-                if retry_writes and self._may_retry(attempt, waited, delay):
-                    self.sleep(delay)
-                    waited += delay
-                    continue
-                raise TransientError(f"{self.spec.name} did not answer ({type(exc).__name__}).") from exc
-
-            status = response.status_code
-            ok = 200 <= status < 300 or status in allow_statuses
-            error = None if ok else self._classify(response)
-            self._log(prepared, response, started, attempt, purpose, error=error.message if error else "")
-            budget.observe(self.connection, self.connector.remaining_calls(response))
-            if error is None:
-                return response
-
-            if isinstance(error, AuthorizationRevoked):
-                # Any refusal of our credentials stops the connection's jobs (Unleashed answers a
-                # bad key with 403); only an OAuth 401 is worth one refresh first.
-                if status == 401 and self.spec.auth == AuthKind.OAUTH2 and not refreshed:
-                    refreshed = True
-                    oauth.refresh(self.connection, stale_token=token, sleep=self.sleep)
-                    continue
-                raise oauth.authorization_revoked(
-                    self.connection,
-                    reason=f"{self.spec.name} no longer accepts our access; please reconnect.",
+        # Set once a send of this call went unanswered (no answer, or a 5xx): if the call then ends
+        # in another error (429, budget, revoked grant), the write may still have been carried out.
+        unanswered = False
+        try:
+            while True:
+                attempt += 1
+                budget.spend(self.connection, self.priority, plan=self.plan_budget, sleep=self.sleep)
+                token = self._bearer_token()
+                request = requests.Request(
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    data=data,
+                    headers={"Accept": "application/json", **(headers or {})},
                 )
-            if isinstance(error, RateLimited):
-                wait = max((error.retry_at - datetime.now(UTC)).total_seconds(), 0.0)
-                if wait <= SHORT_RETRY_AFTER and self._may_retry(attempt, waited, wait):
-                    self.sleep(wait)
-                    waited += wait
-                    continue
+                prepared = self.http.prepare_request(request)
+                if token:
+                    # A plain header rather than OAuth2Session.request: oauthlib refuses http:// URLs,
+                    # which every emulator uses, and refresh is ours (one winner across processes).
+                    prepared.headers["Authorization"] = f"Bearer {token}"
+                self.connector.authenticate(prepared)
+                started = time.monotonic()
+                try:
+                    response = self.http.send(prepared, timeout=TIMEOUT, allow_redirects=False, stream=stream)
+                except requests.RequestException as exc:
+                    self._log(prepared, None, started, attempt, purpose, error=f"{type(exc).__name__}: {exc}")
+                    unanswered = True
+                    delay = self._backoff(attempt)
+                    if retry_writes and self._may_retry(attempt, waited, delay):
+                        self.sleep(delay)
+                        waited += delay
+                        continue
+                    raise TransientError(f"{self.spec.name} did not answer ({type(exc).__name__}).") from exc
+
+                status = response.status_code
+                ok = 200 <= status < 300 or status in allow_statuses
+                error = None if ok else self._classify(response)
+                self._log(prepared, response, started, attempt, purpose, error=error.message if error else "")
+                budget.observe(self.connection, self.connector.remaining_calls(response))
+                if error is None:
+                    return response
+
+                if isinstance(error, AuthorizationRevoked):
+                    # Any refusal of our credentials stops the connection's jobs (Unleashed answers a
+                    # bad key with 403); only an OAuth 401 is worth one refresh first.
+                    if status == 401 and self.spec.auth == AuthKind.OAUTH2 and not refreshed:
+                        refreshed = True
+                        oauth.refresh(self.connection, stale_token=token, sleep=self.sleep)
+                        continue
+                    raise oauth.authorization_revoked(
+                        self.connection,
+                        reason=f"{self.spec.name} no longer accepts our access; please reconnect.",
+                    )
+                if isinstance(error, RateLimited):
+                    wait = max((error.retry_at - datetime.now(UTC)).total_seconds(), 0.0)
+                    if wait <= SHORT_RETRY_AFTER and self._may_retry(attempt, waited, wait):
+                        self.sleep(wait)
+                        waited += wait
+                        continue
+                    raise error
+                if isinstance(error, TransientError):
+                    unanswered = True
+                    retry_at = self.connector.retry_after(response)
+                    delay = self._backoff(attempt)
+                    if retry_at is not None:
+                        delay = max(delay, (retry_at - datetime.now(UTC)).total_seconds())
+                    if retry_writes and self._may_retry(attempt, waited, delay):
+                        self.sleep(delay)
+                        waited += delay
+                        continue
                 raise error
-            if isinstance(error, TransientError):
-                retry_at = self.connector.retry_after(response)
-                delay = self._backoff(attempt)
-                if retry_at is not None:
-                    delay = max(delay, (retry_at - datetime.now(UTC)).total_seconds())
-                if retry_writes and self._may_retry(attempt, waited, delay):
-                    self.sleep(delay)
-                    waited += delay
-                    continue
-            raise error
+        except ConnectorError as error:
+            error.may_have_written = error.may_have_written or unanswered
+            raise
 
     # Steps ----------------------------------------------------------------------------------
 

@@ -73,6 +73,18 @@ class NewCustomer:
 
 
 @dataclass(frozen=True)
+class CustomerResult:
+    """What the provider said about one customer of a batch: created, or refused with its messages."""
+
+    customer: RemoteCustomer | None = None
+    errors: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return self.customer is not None and not self.errors
+
+
+@dataclass(frozen=True)
 class InvoiceLineDraft:
     description: str
     quantity: Decimal
@@ -205,3 +217,6 @@ class WebhookEvent:
     event_id: str = ""
     tenant_id: str = ""
     occurred_at: datetime | None = None
+    # The changed record itself, when the delivery carries every field we store for it (and a
+    # marker that orders it against what we hold): stored without asking the provider again.
+    record: RemoteProduct | RemoteStock | None = None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import Count, Min, Q
 
 from invoices.models import OutboxEntry, Sale, SummarySale
+from invoices.services.pacing import holds_for_batch, waiting_for_batch
 from invoices.services.posting import due_filter
 from syncing.models import Connection
 
@@ -32,9 +33,31 @@ def entries_for_sale(sale: Sale) -> list[OutboxEntry]:
 
 
 def connections_with_due_entries(now: datetime) -> list[int]:
-    return list(
+    """Active connections with entries due, less those whose only due entries are new invoices
+    waiting for their batch to fill (`invoices.services.pacing`). One query, and one more per
+    connection whose batch is still filling."""
+    waiting = waiting_for_batch()
+    due = (
         OutboxEntry.objects.filter(due_filter(now), connection__status=Connection.Status.ACTIVE)
-        .values_list("connection_id", flat=True)
-        .distinct()
+        .values("connection_id")
+        .annotate(
+            others=Count("pk", filter=~waiting),
+            waiting=Count("pk", filter=waiting),
+            oldest=Min("next_attempt_at", filter=waiting),
+        )
         .order_by("connection_id")
     )
+    ready, filling = [], {}
+    for row in due:
+        if row["others"]:
+            ready.append(row["connection_id"])
+        else:
+            filling[row["connection_id"]] = row
+    if filling:
+        connections = Connection.objects.select_related("tenant").in_bulk(filling)
+        for connection_id, row in filling.items():
+            if not holds_for_batch(
+                connections[connection_id], waiting=row["waiting"], oldest=row["oldest"], now=now
+            ):
+                ready.append(connection_id)
+    return sorted(ready)

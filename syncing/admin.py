@@ -43,7 +43,7 @@ from syncing.models import (
 )
 from syncing.services import connections as connection_services
 from syncing.services import outbound
-from syncing.services.api_keys import create_api_key, revoke_api_key
+from syncing.services.api_keys import create_api_key, create_platform_key, revoke_api_key
 from syncing.services.products import sync_product
 
 # Colours for status badges: green is fine, amber waits, red needs a person, grey is inert.
@@ -640,27 +640,33 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin, BigTableAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    """Keys to the public API. The secret is shown once, when the key is created; only its hash
-    is stored, so a lost key is revoked and replaced, never recovered."""
+    """Keys to the public API: a company's (tenant scope) or the embedding platform's (platform
+    scope, no company: creates companies and reaches every one). The secret is shown once, when
+    the key is created; only its hash is stored, so a lost key is revoked and replaced, never
+    recovered."""
 
-    list_display = ["name", "tenant", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_display = ["name", "scope", "tenant", "prefix", "created_at", "last_used_at", "revoked_at"]
     list_select_related = ["tenant"]
-    list_filter = [TenantFilter]
+    list_filter = ["scope", TenantFilter]
     search_fields = ["name", "prefix", "tenant__name"]
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]
 
     def get_fields(self, request, obj=None):
-        return ["tenant", "name"] if obj is None else ["tenant", "name", *self.readonly_fields]
+        issued = ["scope", "tenant", "name"]
+        return issued if obj is None else [*issued, *self.readonly_fields]
 
     def get_readonly_fields(self, request, obj=None):
-        return self.readonly_fields if obj is None else ["tenant", *self.readonly_fields]
+        return self.readonly_fields if obj is None else ["scope", "tenant", *self.readonly_fields]
 
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
             return
-        key, plaintext = create_api_key(tenant=obj.tenant, name=obj.name)
+        if obj.is_platform:
+            key, plaintext = create_platform_key(name=obj.name)
+        else:
+            key, plaintext = create_api_key(tenant=obj.tenant, name=obj.name)
         obj.pk = key.pk
         obj.refresh_from_db()
         self.message_user(

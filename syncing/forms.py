@@ -1,4 +1,5 @@
-"""Forms of the merchant dashboard: sign-in with throttling, and a connection's mapping settings."""
+"""Forms of the merchant dashboard and the sync flow: sign-in with throttling, a connection's
+mapping settings, and the API keys of a provider without a sign-in page."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from datetime import timedelta
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
+from django.core.validators import RegexValidator
 
+from syncing import selectors
 from syncing.models import Connection, Tenant
+from syncing.services import connections
 from syncing.texts import SYNC_FLOW_TEXTS
 
 # Failed sign-ins counted per username and address; past the limit the form refuses for a while.
@@ -86,11 +90,26 @@ class ConnectionMappingForm(forms.ModelForm):
             "send_contact_details": "Send customers' contact details",
         }
 
+    @classmethod
+    def for_connection(cls, connection: Connection, data=None) -> ConnectionMappingForm:
+        """The form as the mapping step shows it: the provider's accounts and tax rates read now,
+        one tax choice per code the tenant's products use; `problem` says why a list is missing."""
+        choices = connections.mapping_choices(connection)
+        form = cls(
+            data,
+            instance=connection,
+            choices=choices,
+            local_tax_codes=selectors.local_tax_codes(connection.tenant),
+        )
+        form.problem = choices.problem
+        return form
+
     def __init__(self, *args, choices=None, local_tax_codes=(), **kwargs):
         """`choices` (a `connections.MappingChoices`) turns the account fields into lists of the
         provider's accounts and the tax mapping into one list per local tax code; without them
         (the provider could not be read) the codes are typed."""
         super().__init__(*args, **kwargs)
+        self.problem = ""
         self.fields["poll_minutes"].initial = int(self.instance.poll_interval.total_seconds() // 60)
         if self.instance.tax_rate_map is None:
             self.initial["tax_rate_map"] = {}
@@ -143,13 +162,34 @@ class ConnectionMappingForm(forms.ModelForm):
         return connection
 
 
+# Both travel in HTTP headers, which carry visible ASCII only; anything else was mistyped.
+VISIBLE_ASCII = RegexValidator(r"^[!-~]+$", "Copy the value exactly: letters, digits and symbols, no spaces.")
+
+
 class ApiKeyConnectForm(forms.Form):
     """The API id and key of a provider without a sign-in page (Unleashed)."""
 
-    api_id = forms.CharField(label="API id", max_length=100, strip=True)
+    api_id = forms.CharField(label="API id", max_length=100, strip=True, validators=[VISIBLE_ASCII])
     api_key = forms.CharField(
-        label="API key", max_length=200, strip=True, widget=forms.PasswordInput(render_value=False)
+        label="API key",
+        max_length=200,
+        strip=True,
+        validators=[VISIBLE_ASCII],
+        widget=forms.PasswordInput(render_value=False),
     )
+
+    def connect(self, *, tenant: Tenant, provider_key: str) -> Connection | None:
+        """Connect with the keys typed, checked with the provider; None, with the provider's refusal
+        as the form's error, when they are not valid or not accepted."""
+        if not self.is_valid():
+            return None
+        try:
+            return connections.connect_with_api_key(
+                tenant=tenant, provider_key=provider_key, **self.cleaned_data
+            )
+        except connections.CredentialsRefused as exc:
+            self.add_error(None, str(exc))
+            return None
 
 
 class AccountCodesField(forms.CharField):

@@ -6,6 +6,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -193,6 +194,9 @@ class StockLevel(models.Model):
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="stock_levels")
     quantity = models.DecimalField(max_digits=14, decimal_places=4, default=0)
     remote_updated_at = models.DateTimeField(null=True, blank=True)
+    # The provider's change marker for the position (Lightspeed's inventory `version`): a webhook
+    # payload is stored only when its marker is newer.
+    remote_version = models.CharField(max_length=100, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -444,7 +448,8 @@ class WebhookDelivery(models.Model):
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="webhook_deliveries")
     fingerprint = models.CharField(max_length=64)
     received_at = models.DateTimeField(default=timezone.now)
-    # The events we act on, as neutral dicts: resource, remote_id, action, event_id, occurred_at.
+    # The events we act on, as neutral dicts: resource, remote_id, action, event_id, occurred_at,
+    # and record (the changed record's fields when the signed payload carries all we store).
     events = models.JSONField(default=list)
     processed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.TextField(blank=True)
@@ -463,10 +468,23 @@ class WebhookDelivery(models.Model):
 
 
 class ApiKey(models.Model):
-    """A tenant's key to the public API. Only a sha256 of the secret is kept; the short public
-    prefix finds the row without scanning every hash."""
+    """A key to the public API: a tenant's, acting for that company only, or the embedding
+    platform's, issued by staff, which creates companies and reaches every one. Only a sha256 of
+    the secret is kept; the short public prefix finds the row without scanning every hash."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    class Scope(models.TextChoices):
+        TENANT = "tenant", "Tenant"
+        PLATFORM = "platform", "Platform"
+
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.TENANT)
+    tenant = models.ForeignKey(
+        Tenant,
+        on_delete=models.CASCADE,
+        related_name="api_keys",
+        null=True,
+        blank=True,
+        help_text="The company a tenant key acts for; empty for a platform key.",
+    )
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, unique=True, editable=False)
     hashed_key = models.CharField(max_length=64, editable=False)
@@ -476,9 +494,25 @@ class ApiKey(models.Model):
 
     class Meta:
         verbose_name = "API key"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(scope="tenant", tenant__isnull=False) | Q(scope="platform", tenant__isnull=True),
+                name="api_key_tenant_iff_tenant_scope",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    def clean(self) -> None:
+        if self.scope == self.Scope.TENANT and self.tenant_id is None:
+            raise ValidationError({"tenant": "A tenant key needs its company."})
+        if self.scope == self.Scope.PLATFORM and self.tenant_id is not None:
+            raise ValidationError({"tenant": "A platform key belongs to no company: leave this empty."})
+
+    @property
+    def is_platform(self) -> bool:
+        return self.scope == self.Scope.PLATFORM
 
     @property
     def is_revoked(self) -> bool:
@@ -557,7 +591,7 @@ class SyncFlowLink(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sync_flow_links")
     passcode_hash = models.CharField(max_length=64, unique=True, editable=False)
     providers = models.JSONField(default=list, help_text="The providers the merchant is asked to connect.")
-    redirect_url = models.URLField(max_length=500)
+    redirect_url = models.URLField(max_length=500, blank=True, help_text="Empty: the flow ends on its page.")
     expires_at = models.DateTimeField()
     opened_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

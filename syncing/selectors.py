@@ -10,8 +10,8 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sub
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from connectors.base import Capability, Category, Window
-from connectors.budget import limits_for, window_start
+from connectors.base import Capability, Category, Priority, Window
+from connectors.budget import limits_for, month_pace, window_start
 from connectors.registry import all_providers
 from invoices.models import OutboxEntry, SaleLine
 from syncing.models import (
@@ -27,6 +27,8 @@ from syncing.models import (
 
 # A change made remotely must show locally within this long, whatever a connection asks for.
 MAX_POLL_INTERVAL = timedelta(hours=2)
+# What a poll pulls, where the provider can (`syncing.tasks` queues one pull for each).
+POLLED_CAPABILITIES = (Capability.PULL_PRODUCTS, Capability.PULL_STOCK, Capability.PULL_CUSTOMERS)
 # Until a connection has run a few times, assume a poll takes this long.
 DEFAULT_RUN_TIME = timedelta(minutes=1)
 # Polls may spend at most this share of a day's calls: invoices and sweeps need the rest.
@@ -105,9 +107,47 @@ def feed_seen_until(connection: Connection) -> datetime | None:
     return run.started_at if run else None
 
 
-def effective_poll_interval(connection: Connection) -> timedelta:
-    """The connection's poll interval, never longer than the two hours the product promises."""
-    return min(connection.poll_interval, MAX_POLL_INTERVAL)
+def effective_poll_interval(connection: Connection, *, now: datetime | None = None) -> timedelta:
+    """The time to the connection's next poll: its poll interval, never longer than the two hours
+    the product promises. When the month's plan cannot pay for polls that often until it resets
+    (polls get `POLL_SHARE_OF_BUDGET` of the calls they may still spend, invoices the rest), the
+    interval stretches to what it can pay for, up to those two hours."""
+    interval = min(connection.poll_interval, MAX_POLL_INTERVAL)
+    pace = month_pace(connection, now=now)
+    affordable = pace.left_for(Priority.POLL) * POLL_SHARE_OF_BUDGET
+    per_poll = _calls_per_poll(connection)
+    if per_poll * (pace.until_reset / interval) <= affordable:
+        return interval
+    if affordable < per_poll:
+        return MAX_POLL_INTERVAL
+    return min(
+        timedelta(seconds=round((pace.until_reset * per_poll / affordable).total_seconds())),
+        MAX_POLL_INTERVAL,
+    )
+
+
+def effective_sweep_interval(connection: Connection, *, now: datetime | None = None) -> timedelta:
+    """The time to the connection's next sweep: when the plan runs short, sweeps wait longer in the
+    same proportion as polls, since polls come first."""
+    configured = min(connection.poll_interval, MAX_POLL_INTERVAL)
+    return connection.sweep_interval * (effective_poll_interval(connection, now=now) / configured)
+
+
+def _calls_per_poll(connection: Connection) -> float:
+    """Calls one poll costs: the median of the connection's recent pulls (1 until it has some),
+    for each resource it pulls."""
+    recent = (
+        SyncRun.objects.filter(
+            connection=connection,
+            kind__in=[SyncRun.Kind.PRODUCTS, SyncRun.Kind.STOCK, SyncRun.Kind.CUSTOMERS],
+            status__in=_SUCCESS,
+        )
+        .order_by("-started_at")
+        .values_list("api_calls", flat=True)[:20]
+    )
+    calls = [max(calls, 1) for calls in recent]
+    resources = sum(connection.spec.can(capability) for capability in POLLED_CAPABILITIES)
+    return (median(calls) if calls else 1) * max(resources, 1)
 
 
 def _recent_polls(connection: Connection) -> list[SyncRun]:
@@ -122,9 +162,10 @@ def _recent_polls(connection: Connection) -> list[SyncRun]:
 
 
 def freshness_promise(connection: Connection) -> timedelta:
-    """How old a remote change can be before it shows here: one poll interval plus the time a poll
-    takes. If the day's budget cannot pay for polls that often, the interval widens to what it can
-    pay for (polls get `POLL_SHARE_OF_BUDGET` of a day's calls)."""
+    """How old a remote change can be before it shows here: one poll interval (as
+    `effective_poll_interval` paces it) plus the time a poll takes. If the day's budget cannot pay
+    for polls that often, the interval widens to what it can pay for (polls get
+    `POLL_SHARE_OF_BUDGET` of a day's calls)."""
     recent = _recent_polls(connection)
     run_time = median([run.duration for run in recent]) if recent else DEFAULT_RUN_TIME
     calls_per_run = median([max(run.api_calls, 1) for run in recent]) if recent else 1

@@ -32,14 +32,18 @@ def dispatch_due_syncs() -> dict:
     now = timezone.now()
     queued = dict.fromkeys([*POLLED_RESOURCES, "sweep"], 0)
     for connection in selectors.connections_due_for_poll(now):
-        if not _claim(connection, "next_poll_at", now + selectors.effective_poll_interval(connection)):
+        if not _claim(
+            connection, "next_poll_at", now + selectors.effective_poll_interval(connection, now=now)
+        ):
             continue
         for resource, (capability, task) in POLLED_RESOURCES.items():
             if connection.spec.can(capability):
                 async_task(task, connection.pk)
                 queued[resource] += 1
     for connection in selectors.connections_due_for_sweep(now):
-        if not _claim(connection, "next_sweep_at", now + connection.sweep_interval):
+        if not _claim(
+            connection, "next_sweep_at", now + selectors.effective_sweep_interval(connection, now=now)
+        ):
             continue
         async_task("syncing.tasks.sweep_stale_products_task", connection.pk)
         queued["sweep"] += 1

@@ -37,7 +37,9 @@ urlpatterns = [
     path("sync-flow/progress/", sync_flow.progress, name="sync_flow_progress"),
     path("sync-flow/cancel/", sync_flow.cancel, name="sync_flow_cancel"),
     path("sync-flow/connect/<str:provider_key>/", sync_flow.connect, name="sync_flow_connect"),
+    path("sync-flow/api-key/<str:provider_key>/", sync_flow.connect_api_key, name="sync_flow_api_key"),
     path("sync-flow/callback/<str:provider_key>/", sync_flow.callback, name="sync_flow_callback"),
+    path("sync-flow/mapping/<int:pk>/", sync_flow.mapping, name="sync_flow_mapping"),
     path("sync-flow/organisation/<int:pk>/", sync_flow.choose_organisation, name="sync_flow_organisation"),
     path("sync-flow/<str:passcode>/", sync_flow.start, name="sync_flow"),
     # Signing in

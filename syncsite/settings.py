@@ -189,6 +189,9 @@ API_CALL_RETENTION_DAYS = env.int("API_CALL_RETENTION_DAYS", default=30)
 OUTBOX_ATTENTION_RETRY_HOURS = env.int("OUTBOX_ATTENTION_RETRY_HOURS", default=3)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
 OUTBOX_EMAILS_BEFORE_DIGEST = env.int("OUTBOX_EMAILS_BEFORE_DIGEST", default=5)
+# Where a provider takes many invoices per call (Xero), a new invoice waits up to this long for a
+# full batch; longer (at most 6 hours) while the month's plan is spent ahead of the calendar.
+OUTBOX_BATCH_WAIT_MINUTES = env.int("OUTBOX_BATCH_WAIT_MINUTES", default=30)
 # How long after a business day ends (tenant's time zone) its summary invoice posts.
 DAILY_SUMMARY_GRACE_MINUTES = env.int("DAILY_SUMMARY_GRACE_MINUTES", default=60)
 API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=120)

@@ -29,9 +29,6 @@ from connectors.records import (
 from connectors.vend import mapping
 from connectors.vend.provider import VEND
 
-# Largest page the 2.0 lists serve ("capped at ten thousand for all endpoints except sales", vend-cli):
-# lookups that read the whole catalogue use it so a sweep costs as few calls as possible.
-FULL_READ_PAGE_SIZE = 10_000
 # A whole-catalogue read costs at least two calls (a page, then the empty page that ends it), so
 # up to this many single lookups are never dearer.
 SINGLE_LOOKUPS_MAX = 2
@@ -126,7 +123,7 @@ class VendConnector(Connector):
         while True:
             body = self.session.get_json(
                 "/products",
-                params={"after": after, "page_size": FULL_READ_PAGE_SIZE},
+                params={"after": after, "page_size": self.spec.page_size},
                 purpose="read catalogue",
             )
             feed = mapping.feed_page(body, resource="Lightspeed products")

@@ -61,6 +61,11 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
+def _stamp_1_0(stamp: str | None) -> str:
+    """A 2.0 timestamp as API 1.0 writes it: `2026-11-02 14:03:27`, UTC; empty for none."""
+    return datetime.fromisoformat(stamp).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if stamp else ""
+
+
 class Invalid(Exception):
     """A 400 a handler raises, in Lightspeed's words."""
 
@@ -104,9 +109,13 @@ class VendEmulator(Emulator):
         registers: int = 1,
         outlets: int = 2,
         access_lifetime: timedelta = ACCESS_LIFETIME,
+        max_page_size: int = MAX_PAGE_SIZE,
         **options,
     ) -> None:
         super().__init__(clock=clock)
+        # A feed never answers more than this, whatever `page_size` asks: a test lowers it to make
+        # a small catalogue span several pages.
+        self.max_page_size = max_page_size
         self.domain_prefix = domain_prefix
         self.store_name = store_name
         self.registers = registers
@@ -249,6 +258,7 @@ class VendEmulator(Emulator):
 
     def _feed(self, request: Request, feed: VersionLog, *, cap: int = MAX_PAGE_SIZE) -> Response:
         params = request.params
+        cap = min(cap, self.max_page_size)
         chosen = feed.page(
             after=self._int(params, "after", 0),
             before=self._int(params, "before", 0) or None,
@@ -510,18 +520,26 @@ class VendEmulator(Emulator):
         )
 
     def product_webhook_payload(self, remote_id: str) -> dict:
-        """A product in the API 1.0 shape webhooks carry."""
+        """A product as it stands, in the API 1.0 shape webhooks carry: amounts as strings, times
+        as `YYYY-MM-DD HH:MM:SS` in UTC, an empty `deleted_at` for a live product."""
         with self.lock:
             record = self.product_records[remote_id]
+            price = Decimal(str(record["price_excluding_tax"]))
             payload = _sample("webhook_product_update.json")
             payload.update(
                 id=record["id"],
                 handle=record["handle"],
                 name=record["name"],
+                description=record["description"],
                 sku=record["sku"],
-                price=f"{record['price_excluding_tax']:.2f}",
+                supply_price=f"{record['supply_price']:.2f}",
+                price=f"{price:.2f}",
+                # At the rate of the sample's tax (15%): `tax` is the amount on top of `price`.
+                tax=f"{price * Decimal('0.15'):.2f}",
+                tax_id=record["tax_id"],
                 active=record["active"],
-                deleted_at=record["deleted_at"] or "",
+                updated_at=_stamp_1_0(record["updated_at"]),
+                deleted_at=_stamp_1_0(record["deleted_at"]),
                 inventory=[
                     {
                         "outlet_id": outlet_id,
@@ -531,6 +549,20 @@ class VendEmulator(Emulator):
                     for (pid, outlet_id), inv in self.inventory.items()
                     if pid == remote_id
                 ],
+            )
+            return payload
+
+    def inventory_webhook_payload(self, product_id: str, outlet_id: str) -> dict:
+        """One product's inventory record at one outlet, as `inventory.update` carries it."""
+        with self.lock:
+            record = self.inventory[(product_id, outlet_id)]
+            payload = _sample("webhook_inventory_update.json")
+            payload.update(
+                id=record["id"],
+                product_id=product_id,
+                outlet_id=outlet_id,
+                count=record["inventory_level"],
+                version=record["version"],
             )
             return payload
 

@@ -3,13 +3,17 @@
 Field names follow Lightspeed's 2.0 resources as Vend's own CLI models them (vend/vend-cli
 `govend/vend/*.go`): products, inventory, customers and sales all carry `version`, the global change
 counter that is also the paging cursor. Every read goes through `Payload`, so a malformed record
-raises ProviderBug naming the record and the field.
+raises ProviderBug naming the record and the field. Products and inventory records, read by the
+hundred thousand in an import, are first read straight from the dict when every field comes in
+its usual shape; a record that does not is read again through `Payload`, which names what is wrong.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from connectors.errors import ValidationFailed
@@ -70,25 +74,135 @@ def _version(record: Payload) -> str:
     return str(record["version"].int())
 
 
+class _Irregular(Exception):
+    """A field is not in its usual shape: the record is read again through `Payload`."""
+
+
+class _Plain:
+    """A record's top-level fields read straight from its dict, accepting only their usual shapes
+    (a string, a JSON number, true/false, ISO 8601 text, null where optional)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: dict) -> None:
+        self.data = data
+
+    def missing(self, key: str) -> bool:
+        return self.data.get(key) is None
+
+    def str(self, key: str) -> str:
+        value = self.data.get(key)
+        if type(value) is not str:
+            raise _Irregular
+        return value
+
+    def optional_str(self, key: str) -> str | None:
+        value = self.data.get(key)
+        return None if value is None else self.str(key)
+
+    def decimal(self, key: str) -> Decimal:
+        value = self.data.get(key)
+        if type(value) is not float and type(value) is not int:
+            raise _Irregular
+        number = Decimal(str(value))
+        if not number.is_finite():
+            raise _Irregular
+        return number
+
+    def optional_decimal(self, key: str) -> Decimal | None:
+        return None if self.data.get(key) is None else self.decimal(key)
+
+    def optional_bool(self, key: str, default: bool) -> bool:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if type(value) is not bool:
+            raise _Irregular
+        return value
+
+    def optional_datetime(self, key: str) -> datetime | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if type(value) is not str:
+            raise _Irregular
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise _Irregular from None
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+    def version(self) -> str:
+        value = self.data.get("version")
+        if type(value) is not int:
+            raise _Irregular
+        return str(value)
+
+
+class _Checked:
+    """The same reads through `Payload`: a field that is wrong raises ProviderBug naming it."""
+
+    __slots__ = ("record",)
+
+    def __init__(self, record: Payload) -> None:
+        self.record = record
+
+    def missing(self, key: str) -> bool:
+        return self.record[key].missing
+
+    def str(self, key: str) -> str:
+        return self.record[key].str()
+
+    def optional_str(self, key: str) -> str | None:
+        return self.record[key].optional_str()
+
+    def decimal(self, key: str) -> Decimal:
+        return self.record[key].decimal()
+
+    def optional_decimal(self, key: str) -> Decimal | None:
+        return self.record[key].optional_decimal()
+
+    def optional_bool(self, key: str, default: bool) -> bool:
+        return bool(self.record[key].optional_bool(default))
+
+    def optional_datetime(self, key: str) -> datetime | None:
+        return self.record[key].optional_datetime()
+
+    def version(self) -> str:
+        return _version(self.record)
+
+
+def _read(data, build: Callable, kind: str, *label_fields: str):
+    if type(data) is dict:
+        try:
+            return build(_Plain(data))
+        except _Irregular:
+            pass  # read again below, to name the field
+    return build(_Checked(_record(data, kind, *label_fields)))
+
+
 # Products -------------------------------------------------------------------------------------
 
 
 def product_from_json(data) -> RemoteProduct:
-    product = _record(data, "Lightspeed product", "sku", "id")
-    deleted_at = product["deleted_at"].optional_datetime()
+    return _read(data, _product, "Lightspeed product", "sku", "id")
+
+
+def _product(fields: _Plain | _Checked) -> RemoteProduct:
+    deleted_at = fields.optional_datetime("deleted_at")
     return RemoteProduct(
-        remote_id=product["id"].str(),
-        code=product["sku"].str(),
-        name=product["name"].str(),
-        description=product["description"].optional_str() or "",
-        sale_price=product["price_excluding_tax"].optional_decimal(),
-        purchase_price=product["supply_price"].optional_decimal(),
-        tax_code=product["tax_id"].optional_str() or "",
-        active=bool(product["active"].optional_bool(True)) and deleted_at is None,
+        remote_id=fields.str("id"),
+        code=fields.str("sku"),
+        name=fields.str("name"),
+        description=fields.optional_str("description") or "",
+        sale_price=fields.optional_decimal("price_excluding_tax"),
+        purchase_price=fields.optional_decimal("supply_price"),
+        tax_code=fields.optional_str("tax_id") or "",
+        active=fields.optional_bool("active", True) and deleted_at is None,
         deleted=deleted_at is not None,
-        tracks_stock=bool(product["has_inventory"].optional_bool(False)),
-        updated_at=product["updated_at"].optional_datetime(),
-        version=_version(product),
+        tracks_stock=fields.optional_bool("has_inventory", False),
+        updated_at=fields.optional_datetime("updated_at"),
+        version=fields.version(),
     )
 
 
@@ -105,22 +219,24 @@ def product_to_json(product: NewProduct) -> dict:
 
 
 def stock_from_json(data, *, outlet_names: dict[str, str] | None = None) -> RemoteStock:
-    record = _record(data, "Lightspeed inventory record", "id")
-    # 2.0 names the figure `inventory_level` (with `current_amount` beside it).
-    level = record["inventory_level"] if not record["inventory_level"].missing else record["current_amount"]
-    quantity = level.decimal()
-    if not record["deleted_at"].missing:
-        # A deleted inventory record belongs to a deleted product or outlet: nothing is on hand.
-        record["deleted_at"].datetime()
-        quantity = Decimal(0)
-    outlet_id = record["outlet_id"].str()
-    return RemoteStock(
-        product_remote_id=record["product_id"].str(),
-        location_remote_id=outlet_id,
-        quantity=quantity,
-        location_name=(outlet_names or {}).get(outlet_id, ""),
-        version=_version(record),
-    )
+    def build(fields: _Plain | _Checked) -> RemoteStock:
+        # 2.0 names the figure `inventory_level` (with `current_amount` beside it).
+        quantity = fields.decimal(
+            "inventory_level" if not fields.missing("inventory_level") else "current_amount"
+        )
+        if fields.optional_datetime("deleted_at") is not None:
+            # A deleted inventory record belongs to a deleted product or outlet: nothing is on hand.
+            quantity = Decimal(0)
+        outlet_id = fields.str("outlet_id")
+        return RemoteStock(
+            product_remote_id=fields.str("product_id"),
+            location_remote_id=outlet_id,
+            quantity=quantity,
+            location_name=(outlet_names or {}).get(outlet_id, ""),
+            version=fields.version(),
+        )
+
+    return _read(data, build, "Lightspeed inventory record", "id")
 
 
 def outlet_names(data) -> dict[str, str]:

@@ -5,6 +5,11 @@ object as JSON in the API 1.0 shape, and signs the raw body with HMAC-SHA256 key
 client secret: `X-Signature: signature=<digest>,algorithm=HMAC-SHA256`
 (https://x-series-api.lightspeedhq.com/docs/webhooks). The page does not name the digest's encoding;
 its example signature has letters beyond a-f, so it is not hex, and we read it as standard base64.
+
+Since the signed payload is the changed object itself, a product or inventory payload that holds
+every field we store, and the marker that orders it against what we hold (a product's `updated_at`,
+an inventory record's `version`), is handed on as a neutral record, to be stored without a call.
+Anything less names only the record to fetch.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from urllib.parse import parse_qs
 from connectors.errors import ProviderBug
 from connectors.oauth import app_credentials
 from connectors.payload import Payload
-from connectors.records import WebhookEvent
+from connectors.records import RemoteProduct, RemoteStock, WebhookEvent
 
 SIGNATURE_HEADER = "X-Signature"
 # Webhook type -> (neutral resource, field of the payload naming the record to refresh). An
@@ -30,6 +35,20 @@ TYPES: dict[str, tuple[str, str]] = {
     "customer.update": ("customer", "id"),
     "sale.update": ("invoice", "id"),
 }
+# The API 1.0 fields a payload must hold to be stored as it is: what `mapping.product_from_json`
+# and `mapping.stock_from_json` read from 2.0 records, under their 1.0 names, and the marker.
+PRODUCT_FIELDS = (
+    "id",
+    "sku",
+    "name",
+    "description",
+    "price",
+    "supply_price",
+    "tax_id",
+    "active",
+    "updated_at",
+)
+INVENTORY_FIELDS = ("product_id", "outlet_id", "count", "version")
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
@@ -87,8 +106,55 @@ def parse(body: bytes, content_type: str = "application/x-www-form-urlencoded") 
             remote_id=payload[id_field].str(),
             action="update",
             tenant_id=form.get("domain_prefix", ""),
+            record=_record(kind, payload),
         )
     ]
+
+
+def _record(kind: str, payload: Payload) -> RemoteProduct | RemoteStock | None:
+    """The payload as a neutral record, or None when it lacks a field we store or its marker, or
+    holds a value we cannot read: then the record is fetched, which is always safe."""
+    try:
+        if kind == "product.update":
+            return _product(payload)
+        if kind == "inventory.update":
+            return _stock(payload)
+    except ProviderBug:
+        return None
+    return None
+
+
+def _product(product: Payload) -> RemoteProduct | None:
+    if any(product[name].missing for name in PRODUCT_FIELDS) or "deleted_at" not in product:
+        return None
+    # 1.0 says "not deleted" with an empty `deleted_at`.
+    deleted_at = product["deleted_at"].datetime() if product["deleted_at"].raw else None
+    deleted = deleted_at is not None
+    return RemoteProduct(
+        remote_id=product["id"].str(),
+        code=product["sku"].str(),
+        name=product["name"].str(),
+        description=product["description"].str(),
+        # 1.0 `price` excludes tax (`tax` is the amount on top), as 2.0 `price_excluding_tax` does.
+        sale_price=product["price"].decimal(),
+        purchase_price=product["supply_price"].decimal(),
+        tax_code=product["tax_id"].str(),
+        active=product["active"].bool() and not deleted,
+        deleted=deleted,
+        updated_at=product["updated_at"].datetime(),
+        version=str(product["version"].int()) if not product["version"].missing else "",
+    )
+
+
+def _stock(inventory: Payload) -> RemoteStock | None:
+    if any(inventory[name].missing for name in INVENTORY_FIELDS):
+        return None
+    return RemoteStock(
+        product_remote_id=inventory["product_id"].str(),
+        location_remote_id=inventory["outlet_id"].str(),
+        quantity=inventory["count"].decimal(),
+        version=str(inventory["version"].int()),
+    )
 
 
 def _infer_type(data) -> str:

@@ -16,6 +16,7 @@ from connectors.base import Connector, Page, Window
 from connectors.errors import ProviderBug, TransientError, ValidationFailed
 from connectors.payload import Payload
 from connectors.records import (
+    CustomerResult,
     InvoiceDraft,
     InvoiceResult,
     NewCustomer,
@@ -40,7 +41,9 @@ CONTACTS_PAGE_SIZE = 1000
 ITEMS_PAGE_SIZE = 5000
 # Bytes read from the Items stream at a time; the first are kept to explain an answer without items.
 ITEMS_CHUNK_BYTES = 64 * 1024
-# Searches by reference read pages of 100 (GET /Invoices' documented page; pageSize is 1..1000).
+# Contacts per PUT /Contacts: Xero recommends about 50 elements a request (FACTS 1.6).
+CONTACTS_BATCH_SIZE = 50
+# Searches by reference or email read pages of 100 (GET /Invoices' documented page; pageSize is 1..1000).
 SEARCH_PAGE_SIZE = 100
 # A `where` longer than this, once URL-encoded, goes in several calls: 53 GUIDs in IDs= (about
 # 2,060 characters) already answer 404 while 50 (about 1,950) pass (FACTS 1.4), which fits a
@@ -108,19 +111,19 @@ class XeroConnector(Connector):
         body = _Body(response)
         count = 0
         try:
-            events = ijson.parse(body, use_float=True)
-            for prefix, event, value in events:
-                if prefix == "Items.item" and event == "start_map":
-                    count += 1
-                    yield _build_object(event, value, events)
-                elif envelope is not None and "." not in prefix and event in ("string", "number"):
-                    envelope[prefix] = value
+            # ijson's C backend builds each item itself; building them from its events in Python
+            # cost more than the rest of the read.
+            for item in ijson.items(body, "Items.item", use_float=True):
+                count += 1
+                yield item
         except ijson.JSONError as exc:
             raise ProviderBug(f"Xero's Items response is not JSON after {count} items ({exc}).") from None
         except requests.RequestException as exc:
             raise TransientError(f"Xero's Items response broke off after {count} items ({exc}).") from None
         finally:
             response.close()
+        if envelope is not None:
+            envelope.update(_envelope(body.head))
         if not count:
             # Nothing decoded: an empty list, or an answer shaped wrong, which is short and named.
             try:
@@ -237,6 +240,38 @@ class XeroConnector(Connector):
             return [c for c in customers if c.active and c.email.lower() == wanted]
         return [c for c in customers if c.active and c.account_number == account_number]
 
+    def find_customers(
+        self, *, emails: Sequence[str] = (), account_numbers: Sequence[str] = ()
+    ) -> list[RemoteCustomer]:
+        """`where=EmailAddress=="a@x" OR AccountNumber=="A-1" ...`, as many clauses a call as the
+        URL allows (about 40 emails). Whether Xero's == ignores case is not documented, so each
+        email goes as we hold it and lower-cased (the form we create contacts with is the one we
+        hold, so a contact created by a lost call is always found); the exact match is ours,
+        case aside. A value holding a quote cannot be in a where clause: it is looked up alone."""
+        emails = list(dict.fromkeys(email.strip() for email in emails if email.strip()))
+        accounts = list(dict.fromkeys(account.strip() for account in account_numbers if account.strip()))
+        found: dict[str, RemoteCustomer] = {}
+        clauses = []
+        for email in emails:
+            if '"' in email:
+                found.update((c.remote_id, c) for c in self.find_customer(email=email))
+            else:
+                clauses.extend(f'EmailAddress=="{value}"' for value in dict.fromkeys((email, email.lower())))
+        for account in accounts:
+            if '"' in account:
+                found.update((c.remote_id, c) for c in self.find_customer(account_number=account))
+            else:
+                clauses.append(f'AccountNumber=="{account}"')
+        for element in self._search("Contacts", clauses, purpose="find customers"):
+            customer = mapping.contact_to_customer(element)
+            found.setdefault(customer.remote_id, customer)
+        wanted_emails, wanted_accounts = {e.lower() for e in emails}, set(accounts)
+        return [
+            c
+            for c in found.values()
+            if c.active and (c.email.strip().lower() in wanted_emails or c.account_number in wanted_accounts)
+        ]
+
     def create_customer(self, customer: NewCustomer, *, idempotency_key: str) -> RemoteCustomer:
         body = self.session.send_json(
             "PUT",
@@ -249,6 +284,31 @@ class XeroConnector(Connector):
         )
         [contact] = _created(body, "Contacts", customer.name)
         return mapping.contact_to_customer(contact)
+
+    def create_customers(
+        self, customers: Sequence[NewCustomer], *, idempotency_keys: Sequence[str]
+    ) -> list[CustomerResult]:
+        """One PUT /Contacts per `CONTACTS_BATCH_SIZE` customers, summarizeErrors=false so that a
+        refused contact (say, a name another active contact has) fails alone and the others come
+        back with their ids (FACTS 1.6). Each call's Idempotency-Key is derived from its
+        customers' own keys, as for invoices."""
+        customers, keys = list(customers), list(idempotency_keys)
+        results: list[CustomerResult] = []
+        for start in range(0, len(customers), CONTACTS_BATCH_SIZE):
+            batch = customers[start : start + CONTACTS_BATCH_SIZE]
+            body = self.session.send_json(
+                "PUT",
+                "Contacts",
+                params={"summarizeErrors": "false"},
+                json={"Contacts": [mapping.customer_to_contact(customer) for customer in batch]},
+                headers={
+                    "Idempotency-Key": _digest_key("contacts", keys[start : start + CONTACTS_BATCH_SIZE])
+                },
+                idempotent=True,
+                purpose="create customers",
+            )
+            results.extend(mapping.contact_results(batch, body))
+        return results
 
     # Invoices -----------------------------------------------------------------------------------
 
@@ -301,21 +361,24 @@ class XeroConnector(Connector):
             if invoice is not None:
                 found[reference] = invoice
         plain = [r for r in wanted if '"' not in r]
-        for element in self._search_by_reference("Invoices", plain, summaryOnly="true"):
+        clauses = [f'Reference=="{reference}"' for reference in plain]
+        for element in self._search(
+            "Invoices", clauses, purpose="find invoices by reference", summaryOnly="true"
+        ):
             invoice = mapping.invoice_to_remote(element)
             if invoice.reference in wanted and invoice.status not in ("DELETED", "VOIDED"):
                 found.setdefault(invoice.reference, invoice)
         return found
 
-    def _search_by_reference(self, key: str, references: Sequence[str], **params):
-        """Every element of GET /{key} whose Reference is one of `references` (none holding a
-        quote), in as few calls as the URL length allows, page by page."""
-        for where in _where_chunks("Reference", references):
+    def _search(self, key: str, clauses: Sequence[str], *, purpose: str, **params):
+        """Every element of GET /{key} matching any of the `where` clauses, in as few calls as
+        the URL length allows, page by page."""
+        for where in _where_chunks(clauses):
             for page in itertools.count(1):
                 body = self.session.get_json(
                     key,
                     params={"where": where, "page": page, "pageSize": SEARCH_PAGE_SIZE, **params},
-                    purpose=f"find {key.lower()} by reference",
+                    purpose=purpose,
                 )
                 elements = Payload(body, record=f"{key} response")[key].list()
                 yield from (element.raw for element in elements)
@@ -368,7 +431,8 @@ class XeroConnector(Connector):
         # a quote cannot be in a where clause (and `find_payment` does not find it either).
         documents = {p.reference: p.document_remote_id for p in payments if '"' not in p.reference}
         found: dict[str, RemotePayment] = {}
-        for element in self._search_by_reference("Payments", list(documents)):
+        clauses = [f'Reference=="{reference}"' for reference in documents]
+        for element in self._search("Payments", clauses, purpose="find payments by reference"):
             payment = mapping.payment_to_remote(element)
             live = element.get("Status") != "DELETED"
             if live and documents.get(payment.reference) == mapping.payment_document_id(element):
@@ -396,7 +460,11 @@ class XeroConnector(Connector):
 
 def batch_idempotency_key(drafts: Sequence[InvoiceDraft | PaymentDraft], kind: str = "invoices") -> str:
     """At most 128 characters (Xero's limit), the same for the same drafts in the same order."""
-    joined = "\n".join(draft.idempotency_key for draft in drafts)
+    return _digest_key(kind, [draft.idempotency_key for draft in drafts])
+
+
+def _digest_key(kind: str, keys: Sequence[str]) -> str:
+    joined = "\n".join(keys)
     return f"{kind}-{hashlib.sha256(joined.encode()).hexdigest()}"
 
 
@@ -413,13 +481,12 @@ def _created(body, key: str, name: str) -> list[dict]:
     return [element.raw for element in elements]
 
 
-def _where_chunks(field: str, values: Sequence[str]) -> list[str]:
-    """`field=="value"` clauses joined by OR, cut so that each clause, URL-encoded, stays within
+def _where_chunks(clauses: Sequence[str]) -> list[str]:
+    """`where` clauses joined by OR, cut so that each chunk, URL-encoded, stays within
     MAX_WHERE_CHARS."""
     chunks: list[list[str]] = []
     length = 0
-    for value in values:
-        clause = f'{field}=="{value}"'
+    for clause in clauses:
         size = len(quote_plus(f" OR {clause}"))
         if not chunks or length + size > MAX_WHERE_CHARS:
             chunks.append([])
@@ -489,18 +556,18 @@ class _ItemFeed:
         return _second(read_at) if read_at else _latest([self.latest], self.since)
 
 
-def _build_object(event: str, value, events: Iterator[tuple]) -> dict:
-    """The object whose `start_map` event was just read, built from the events that follow."""
-    builder = ijson.ObjectBuilder()
-    builder.event(event, value)
-    depth = 1
-    for _, event, value in events:
-        builder.event(event, value)
-        depth += event in ("start_map", "start_array")
-        depth -= event in ("end_map", "end_array")
-        if not depth:
-            return builder.value
-    raise ProviderBug("Xero's Items response ends inside an item.")
+def _envelope(head: bytes) -> dict:
+    """The answer's own fields (`DateTimeUTC`, ...) found in its first bytes, where Xero writes
+    them before the items. Fields past those bytes are missed; without `DateTimeUTC` the cursor
+    falls back to the latest change seen, which can only re-read."""
+    fields = {}
+    try:
+        for prefix, event, value in ijson.parse(bytes(head), use_float=True):
+            if "." not in prefix and event in ("string", "number"):
+                fields[prefix] = value
+    except ijson.JSONError:
+        pass  # the head ends inside the answer
+    return fields
 
 
 def _second(moment: datetime) -> str:

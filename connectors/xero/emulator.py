@@ -29,8 +29,8 @@ ID_NAMESPACE = uuid.UUID("6f1c0c1e-8a55-4c1c-9a0e-5d8b7f3e2a10")
 ZERO_ID = "00000000-0000-0000-0000-000000000000"
 MAX_IDS = 50  # More GUIDs than this in IDs= answers 404 in the wild (XeroAPI/Xero-OpenAPI#534).
 # Those 53 GUIDs make a query string of about 2,060 characters and 50 make about 1,950: a longer
-# query for invoices answers 404 the same way.
-MAX_INVOICES_QUERY_CHARS = 2048
+# query for invoices or contacts answers 404 the same way.
+MAX_QUERY_CHARS = 2048
 IDEMPOTENCY_TTL = timedelta(minutes=6)
 CENT = Decimal("0.01")
 
@@ -705,6 +705,8 @@ class XeroEmulator(Emulator):
 
     @route("GET", f"{API}/Contacts")
     def list_contacts(self, request: Request) -> Response:
+        if len(request.query_string) > MAX_QUERY_CHARS:
+            return self.error(request, 404, "Not found")
         with self.lock:
             records = list(request.org.contacts.values())
         ids = [i for i in request.params.get("IDs", "").split(",") if i.strip()]
@@ -789,7 +791,7 @@ class XeroEmulator(Emulator):
 
     @route("GET", f"{API}/Invoices")
     def list_invoices(self, request: Request) -> Response:
-        if len(request.query_string) > MAX_INVOICES_QUERY_CHARS:
+        if len(request.query_string) > MAX_QUERY_CHARS:
             return self.error(request, 404, "Not found")
         with self.lock:
             records = list(request.org.invoices.values())

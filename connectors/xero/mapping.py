@@ -12,6 +12,7 @@ from connectors.errors import ProviderBug
 from connectors.payload import Payload
 from connectors.records import (
     AccountKind,
+    CustomerResult,
     InvoiceDraft,
     InvoiceResult,
     NewCustomer,
@@ -165,6 +166,24 @@ def customer_to_contact(customer: NewCustomer) -> dict:
     if customer.phone:
         contact["Phones"] = [{"PhoneType": "DEFAULT", "PhoneNumber": customer.phone}]
     return contact
+
+
+def contact_results(customers, response) -> list[CustomerResult]:
+    """One result per customer from a `summarizeErrors=false` PUT /Contacts answer, which lists
+    the contacts in the order they were sent, a refused one with its own ValidationErrors."""
+    elements = Payload(response, record="Contacts response")["Contacts"].list()
+    if len(elements) != len(customers):
+        raise ProviderBug(
+            f"Contacts response: Contacts has {len(elements)} contacts for {len(customers)} sent"
+        )
+    results = []
+    for element in elements:
+        messages = tuple(error["Message"].str() for error in element["ValidationErrors"].optional_list())
+        if messages or element["StatusAttributeString"].optional_str() == "ERROR":
+            results.append(CustomerResult(errors=messages or ("Refused by Xero",)))
+        else:
+            results.append(CustomerResult(customer=contact_to_customer(element.raw)))
+    return results
 
 
 def draft_to_invoice(draft: InvoiceDraft) -> dict:

@@ -14,7 +14,9 @@ a worker that died: it is due again.
 
 Exactly once in effect. `outcome_unknown` is set before a draft is sent and cleared once the
 provider has answered for the draft (posted or refused it) or a lookup has found it; an error
-answer (429, a spent budget, a revoked grant) to a later request leaves it as it was. So after a
+answer (429, a spent budget, a revoked grant) to a later request leaves it as it was, and so does
+one that ends a call after the session re-sent a lost send (`ConnectorError.may_have_written`: the
+first send may have written; the next try may form another batch, under another key). So after a
 timeout, a dropped connection or a dead worker the next try first asks the provider for an invoice
 with the sale's reference and, if it is there, records it instead of posting again. Where the
 provider can search many at once, the claim's lost invoices (and lost payments) are looked up
@@ -24,7 +26,9 @@ idempotency key (stable per entry) covers the retries the HTTP session makes wit
 Drafting reads, per claim rather than per sale: the sales' lines with their products, and the live
 links of those products and customers, one query each. Only a product or customer with no link
 yet goes through `ensure_remote_product` / `link_customer_for_sale`, whose claim rows keep two
-workers from creating it twice.
+workers from creating it twice. Where the provider searches and creates contacts many at a time,
+the claim's unlinked customers are first linked together (`link_customers_for_sales`: on Xero one
+search and one create for all of them).
 
 Failures, per entry (an `OutboxAttempt` row for every try):
   transient (timeouts, 5xx, unreadable answers) -> RETRYING after 1, 2, 4 ... minutes (capped)
@@ -80,6 +84,7 @@ from syncing.services.customers import (
     NoCashSaleContact,
     cash_sale_contact,
     link_customer_for_sale,
+    link_customers_for_sales,
 )
 from syncing.services.outbound import emit_event, outbox_event
 from syncing.services.products import ensure_remote_product
@@ -220,11 +225,14 @@ def post_due_outbox_entries(
 class ClaimReads:
     """What the claim's drafts read, fetched once for all its sales: each sale's lines (with their
     products) and the live links of those products and customers. A link made while drafting is
-    added, so the claim's later sales find it here too."""
+    added, so the claim's later sales find it here too. Customers not linked yet are linked
+    together first where the provider can search and create many at once; one that failed there
+    fails each of its entries with that error."""
 
     lines: dict[int, list[SaleLine]] = field(default_factory=dict)
     product_links: dict[int, ProductLink] = field(default_factory=dict)
     customer_links: dict[int, CustomerLink] = field(default_factory=dict)
+    customer_failures: dict[int, Exception] = field(default_factory=dict)
 
     @classmethod
     def of(cls, entries: Sequence[OutboxEntry], connection: Connection) -> ClaimReads:
@@ -243,6 +251,15 @@ class ClaimReads:
             link.customer_id: link
             for link in CustomerLink.objects.filter(customer_id__in=customer_ids - {None}, **live)
         }
+        unlinked = {
+            entry.sale.customer_id: entry.sale.customer
+            for entry in entries
+            if entry.sale_id and entry.sale.customer_id and entry.sale.customer_id not in reads.customer_links
+        }
+        if unlinked:
+            linked = link_customers_for_sales(customers=list(unlinked.values()), connection=connection)
+            reads.customer_links.update(linked.links)
+            reads.customer_failures = linked.failures
         return reads
 
     def product_link(self, product, connection: Connection) -> ProductLink:
@@ -251,6 +268,8 @@ class ClaimReads:
         return self.product_links[product.pk]
 
     def customer_link(self, customer, connection: Connection) -> CustomerLink:
+        if customer.pk in self.customer_failures:
+            raise self.customer_failures[customer.pk]
         if customer.pk not in self.customer_links:
             link = link_customer_for_sale(customer=customer, connection=connection)
             self.customer_links[customer.pk] = link
@@ -507,8 +526,9 @@ def _send(batch: Sequence[tuple[OutboxEntry, InvoiceDraft | PaymentDraft]], send
         results = send([draft for _, draft in batch])
     except ConnectorError as exc:
         for entry in entries:
-            if not _may_have_written(exc):
-                # Refused or never sent, this request wrote nothing; an earlier one still may have.
+            if not exc.may_have_written:
+                # Refused unread at every send of the call, it wrote nothing; an earlier try still may
+                # have. A refusal after a send whose answer was lost does not say the write did not happen.
                 entry.outcome_unknown = unknown_before[entry.pk]
             _fail_with_error(entry, exc, now, summary, stop=False)
         if _stops_connection(exc):
@@ -542,16 +562,11 @@ def _stops_connection(exc: ConnectorError) -> bool:
     return isinstance(exc, RateLimited | BudgetExhausted | AuthorizationRevoked)
 
 
-def _may_have_written(exc: ConnectorError) -> bool:
-    """Whether the provider may have written before the answer was lost or garbled."""
-    return isinstance(exc, TransientError | ProviderBug)
-
-
 def _fail_with_error(entry: OutboxEntry, exc: ConnectorError, now, summary, *, stop: bool = True) -> None:
     """Settle a failed try. `outcome_unknown` stays as it is: an error answer to this request says
     nothing about an earlier one whose answer was lost, so only a lookup or a posting clears it."""
     name = entry.connection.spec.name
-    if _may_have_written(exc):
+    if isinstance(exc, TransientError | ProviderBug):
         _fail(
             entry, now, summary, state=State.RETRYING, message=f"{name} could not be reached ({exc.message})."
         )

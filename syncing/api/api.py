@@ -11,7 +11,6 @@ from django.urls import URLPattern, re_path
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.security import HttpBearer
 
 from syncing.api import (
     companies,
@@ -23,9 +22,8 @@ from syncing.api import (
     syncs,
     webhook_endpoints,
 )
+from syncing.api.auth import TENANT_KEYS
 from syncing.api.errors import ApiError, RateLimited
-from syncing.models import ApiKey
-from syncing.services.api_keys import authenticate_api_key, spend_request
 from syncing.services.outbound import EVENT_TYPES
 
 # Where a validation error's location starts naming the field: after the source ("body",
@@ -33,23 +31,12 @@ from syncing.services.outbound import EVENT_TYPES
 _SOURCES = {"body", "query", "path", "header", "cookie", "form"}
 
 
-class ApiKeyAuth(HttpBearer):
-    """`Authorization: Bearer <key>`; the request then carries the key's tenant."""
-
-    def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
-        key = authenticate_api_key(token)
-        if key is None:
-            return None
-        retry_after = spend_request(key)
-        if retry_after is not None:
-            raise RateLimited(retry_after)
-        request.tenant = key.tenant
-        return key
-
-
 WEBHOOKS_DOC = (
     """Products, stock, customers and sales kept in step with accounting and inventory
-providers. Authenticate with `Authorization: Bearer <API key>`.
+providers. Authenticate with `Authorization: Bearer <API key>`. A company's key acts for that
+company; the platform's key (issued by staff) creates companies with `POST /companies`, which
+hands back each one's first key, and reaches every company through the paths naming it
+(`/companies/{id}/...`). A key used where its kind may not act is answered 403.
 
 **Webhooks.** Register endpoints under `/companies/{id}/webhook-endpoints`. Each event is POSTed
 as JSON `{"id", "type", "created_at", "company", "data"}` with the headers `Synchub-Event-Id`,
@@ -96,7 +83,7 @@ api = Api(
     title="Commerce sync hub",
     version="1",
     description=WEBHOOKS_DOC,
-    auth=ApiKeyAuth(),
+    auth=TENANT_KEYS,
     urls_namespace="api-v1",
 )
 

@@ -1,4 +1,5 @@
-"""Connections: list, read, enable or disable, their settings, and syncs started on demand."""
+"""Connections: list, create and re-authorise (providers authorised by API keys), read, enable or
+disable, their settings, and syncs started on demand."""
 
 from __future__ import annotations
 
@@ -8,13 +9,17 @@ from django.db.models import Q
 from django_q.tasks import async_task
 from ninja import Query, Router, Status
 
+from connectors.base import AuthKind
+from connectors.registry import get_provider
 from syncing import selectors
-from syncing.api.errors import ERRORS, ApiError
+from syncing.api.errors import ERRORS, ApiError, field_error
 from syncing.api.pagination import PageParams, paginate
 from syncing.api.schemas import (
+    ApiKeyAuthorization,
     ConnectionConfigIn,
     ConnectionConfigOut,
     ConnectionConfigPatch,
+    ConnectionCreate,
     ConnectionOut,
     ConnectionPage,
     ConnectionPatch,
@@ -61,6 +66,47 @@ def config_of(connection: Connection) -> dict:
 @router.get("", response={200: ConnectionPage, **ERRORS})
 def list_connections(request, page: Query[PageParams]):
     return paginate(connections_of(request), page, shape=lambda rows: [connection_out(c) for c in rows])
+
+
+@router.post("", response={201: ConnectionOut, **ERRORS})
+def create_connection(request, payload: ConnectionCreate):
+    """Connect a provider authorised by API keys (Unleashed); the keys are checked with one call
+    and nothing is kept if the provider refuses them. A provider with a sign-in page is connected
+    by the merchant through a sync-flow URL instead."""
+    spec = get_provider(payload.integration)
+    if spec.auth != AuthKind.API_KEY_HMAC:
+        raise field_error(
+            422,
+            "integration",
+            f"{spec.name} is connected by the merchant at its sign-in page: issue a sync-flow URL.",
+        )
+    connection = _authorise(request, spec.key, payload, connection=None)
+    return Status(201, connection_out(connection))
+
+
+@router.put("/{int:connection_id}/authorization", response={200: ConnectionOut, **ERRORS})
+def update_authorization(request, connection_id: int, payload: ApiKeyAuthorization):
+    """Give a connection authorised by API keys a new pair (after the merchant regenerated them);
+    a refused pair leaves the connection as it was."""
+    connection = connection_of(request, connection_id)
+    if connection.spec.auth != AuthKind.API_KEY_HMAC:
+        raise ApiError(
+            409, f"{connection.spec.name} is authorised at its sign-in page: issue a sync-flow URL."
+        )
+    return connection_out(_authorise(request, connection.provider, payload, connection=connection))
+
+
+def _authorise(request, provider_key: str, payload, *, connection: Connection | None) -> Connection:
+    try:
+        return connections.connect_with_api_key(
+            tenant=request.auth.tenant,
+            provider_key=provider_key,
+            api_id=payload.api_id,
+            api_key=payload.api_key,
+            connection=connection,
+        )
+    except connections.CredentialsRefused as exc:
+        raise field_error(422, "api_key", str(exc)) from None
 
 
 @router.get("/{int:connection_id}", response={200: ConnectionOut, **ERRORS})

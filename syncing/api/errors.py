@@ -37,4 +37,4 @@ def field_error(status: int, field: str, message: str) -> ApiError:
 
 
 # Declared on every operation, so the OpenAPI document lists the shape clients must handle.
-ERRORS = {code: ErrorOut for code in (400, 401, 404, 409, 422, 429)}
+ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 409, 422, 429)}

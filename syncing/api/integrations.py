@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from django.urls import reverse
-from ninja import Router
+from ninja import Query, Router
 
 from connectors.errors import UnknownProvider
 from connectors.registry import all_providers, get_provider
+from syncing.api.auth import ANY_KEY
 from syncing.api.errors import ERRORS, ApiError
+from syncing.api.pagination import PageParams, paginate_list
 from syncing.api.schemas import IntegrationPage
 
 router = Router(tags=["integrations"])
@@ -29,13 +31,11 @@ def _integration(request, spec) -> dict:
     }
 
 
-@router.get("", response={200: IntegrationPage, **ERRORS})
-def list_integrations(request):
-    """Every provider (a handful, so one page)."""
-    return {
-        "results": [_integration(request, spec) for spec in all_providers().values()],
-        "next_cursor": None,
-    }
+@router.get("", auth=ANY_KEY, response={200: IntegrationPage, **ERRORS})
+def list_integrations(request, page: Query[PageParams]):
+    """Every provider, with what it can sync and its branding (a handful: one page by default)."""
+    specs = list(all_providers().values())
+    return paginate_list(specs, page, shape=lambda rows: [_integration(request, spec) for spec in rows])
 
 
 @router.get(

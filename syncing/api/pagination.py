@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -45,6 +45,16 @@ def decode_cursor(cursor: str) -> int:
         return int(value)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise field_error(400, "cursor", "The cursor is not one this API issued.") from None
+
+
+def paginate_list(items: Sequence, params: PageParams, *, shape: Callable[[list], list[Any]]) -> dict:
+    """One page of a short, fixed list (the registry's providers), the cursor being a position."""
+    start = decode_cursor(params.cursor) if params.cursor else 0
+    if start < 0:
+        raise field_error(400, "cursor", "The cursor is not one this API issued.")
+    rows = list(items[start : start + params.limit])
+    more = start + params.limit < len(items)
+    return {"results": shape(rows), "next_cursor": encode_cursor(start + params.limit) if more else None}
 
 
 def paginate(

@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
+from zoneinfo import available_timezones
 
 from ninja import Field, Schema
+from pydantic import field_validator
 
 from connectors.base import Category
 from connectors.registry import all_providers
@@ -25,7 +27,9 @@ CommerceProvider = Literal[tuple(k for k, s in all_providers().items() if s.cate
 AccountingProvider = Literal[
     tuple(k for k, s in all_providers().items() if s.category == Category.ACCOUNTING)
 ]
+Integration = Literal[tuple(all_providers())]
 WEB_URL = r"^https?://[^\s/?#]+[^\s]*$"
+TIME_ZONES = frozenset(available_timezones())
 
 
 class CompanyOut(Schema):
@@ -35,6 +39,29 @@ class CompanyOut(Schema):
     timezone: str
     plan: str
     created_at: datetime
+
+
+class CompanyIn(Schema):
+    name: str = Field(..., min_length=1, max_length=200, pattern=r"\S")
+    slug: str | None = Field(
+        None,
+        min_length=1,
+        max_length=50,
+        pattern=r"^[-a-zA-Z0-9_]+$",
+        description="Unique across companies; made from the name when left out.",
+    )
+    timezone: str = Field("UTC", max_length=64, description="An IANA zone, e.g. Europe/London.")
+
+    @field_validator("timezone")
+    @classmethod
+    def known_zone(cls, value: str) -> str:
+        if value not in TIME_ZONES:
+            raise ValueError(f"{value!r} is not an IANA time zone, e.g. Europe/London.")
+        return value
+
+
+class CompanyCreated(CompanyOut):
+    api_key: str = Field(..., description="The company's first API key, shown this once.")
 
 
 class Branding(Schema):
@@ -69,6 +96,20 @@ class ConnectionOut(Schema):
 
 class ConnectionPatch(Schema):
     enabled: bool
+
+
+class ApiKeyAuthorization(Schema):
+    """The API id and key of a provider without a sign-in page (Unleashed), checked with it."""
+
+    # Both travel in HTTP headers, which carry visible ASCII only.
+    api_id: str = Field(..., min_length=1, max_length=100, pattern=r"^[!-~]+$")
+    api_key: str = Field(..., min_length=1, max_length=200, pattern=r"^[!-~]+$")
+
+
+class ConnectionCreate(ApiKeyAuthorization):
+    integration: Integration = Field(
+        ..., description="A provider authorised by API keys; the others connect through a sync-flow URL."
+    )
 
 
 class ConnectionConfigOut(Schema):
@@ -136,8 +177,11 @@ class CompanyConfigIn(Schema):
 class SyncFlowUrlIn(Schema):
     commerce: CommerceProvider | None = Field(None, description="The inventory / POS provider to connect.")
     accounting: AccountingProvider | None = Field(None, description="The accounting provider to connect.")
-    redirect_url: str = Field(
-        ..., max_length=500, pattern=WEB_URL, description="Where the merchant is sent back to, with ?outcome="
+    redirect_url: str | None = Field(
+        None,
+        max_length=500,
+        pattern=WEB_URL,
+        description="Where the merchant is sent back to, with ?outcome=; without it the flow ends there.",
     )
 
 
@@ -333,4 +377,5 @@ SyncRunPage = page_of(SyncRunOut)
 ProductPage = page_of(ProductOut)
 CustomerPage = page_of(CustomerOut)
 IntegrationPage = page_of(IntegrationOut)
+CompanyPage = page_of(CompanyOut)
 WebhookEndpointPage = page_of(WebhookEndpointOut)

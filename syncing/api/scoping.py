@@ -1,4 +1,5 @@
-"""Everything the API reads is the caller's tenant's: another tenant's ids are simply not found."""
+"""Everything the API reads is the caller's tenant's: another tenant's ids are simply not found.
+The platform's keys reach every company, but only through paths naming it."""
 
 from __future__ import annotations
 
@@ -16,15 +17,27 @@ def one(queryset: QuerySet, pk: int) -> Model:
     return found
 
 
+def companies_of(request: HttpRequest) -> QuerySet[Tenant]:
+    """The companies the key reaches: the platform's keys every one, a tenant key its own."""
+    if request.auth.is_platform:
+        return Tenant.objects.all()
+    return Tenant.objects.filter(pk=request.auth.tenant_id)
+
+
 def company_of(request: HttpRequest, company_id: int) -> Tenant:
-    """The key's own company; any other id is not found, whether or not it exists."""
-    if company_id != request.auth.tenant_id:
+    """A company the key reaches; any other id is not found, whether or not it exists."""
+    if request.auth.is_platform:
+        company = Tenant.objects.filter(pk=company_id).first()
+    else:
+        company = request.auth.tenant if company_id == request.auth.tenant_id else None
+    if company is None:
         raise ApiError(404, f"No company {company_id}.")
-    return request.auth.tenant
+    return company
 
 
-def connections_of(request: HttpRequest) -> QuerySet[Connection]:
-    return Connection.objects.filter(tenant=request.auth.tenant).select_related("tenant")
+def connections_of(request: HttpRequest, tenant: Tenant | None = None) -> QuerySet[Connection]:
+    """`tenant`'s connections, by default the key's own company's."""
+    return Connection.objects.filter(tenant=tenant or request.auth.tenant).select_related("tenant")
 
 
 def connection_of(request: HttpRequest, pk: int) -> Connection:

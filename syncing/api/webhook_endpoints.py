@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ninja import Query, Router, Status
 
+from syncing.api.auth import ANY_KEY
 from syncing.api.errors import ERRORS
 from syncing.api.pagination import PageParams, paginate
 from syncing.api.schemas import (
@@ -18,7 +19,7 @@ from syncing.api.scoping import company_of, one
 from syncing.models import WebhookEndpoint
 from syncing.services import outbound
 
-router = Router(tags=["webhook endpoints"])
+router = Router(tags=["webhook endpoints"], auth=ANY_KEY)
 
 ENDPOINTS = "/{int:company_id}/webhook-endpoints"
 ENDPOINT = ENDPOINTS + "/{int:endpoint_id}"

@@ -1,5 +1,6 @@
 """Keys to the public API: issued once, stored hashed, revoked by staff or the merchant, and
-rate limited per key.
+rate limited per key. Tenant keys and the platform's keys share all of this; they differ only in
+what the API lets them reach.
 
 A key reads `shk_<prefix>_<secret>`. The prefix is public and finds the row; only the sha256 of
 the whole key is stored, so a copy of the database lets nobody call the API.
@@ -30,12 +31,24 @@ def _hash(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
-def create_api_key(*, tenant: Tenant, name: str) -> tuple[ApiKey, str]:
-    """A new key for `tenant`; the plaintext is returned here and never again."""
+def _issue(*, scope: str, tenant: Tenant | None, name: str) -> tuple[ApiKey, str]:
     prefix = secrets.token_hex(4)
     plaintext = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
-    key = ApiKey.objects.create(tenant=tenant, name=name, prefix=prefix, hashed_key=_hash(plaintext))
+    key = ApiKey.objects.create(
+        scope=scope, tenant=tenant, name=name, prefix=prefix, hashed_key=_hash(plaintext)
+    )
     return key, plaintext
+
+
+def create_api_key(*, tenant: Tenant, name: str) -> tuple[ApiKey, str]:
+    """A new key for `tenant`; the plaintext is returned here and never again."""
+    return _issue(scope=ApiKey.Scope.TENANT, tenant=tenant, name=name)
+
+
+def create_platform_key(*, name: str) -> tuple[ApiKey, str]:
+    """A new key for the embedding platform (creates companies, reaches every one); the plaintext
+    is returned here and never again."""
+    return _issue(scope=ApiKey.Scope.PLATFORM, tenant=None, name=name)
 
 
 def revoke_api_key(*, key: ApiKey) -> ApiKey:
@@ -46,7 +59,7 @@ def revoke_api_key(*, key: ApiKey) -> ApiKey:
 
 
 def authenticate_api_key(plaintext: str) -> ApiKey | None:
-    """The live key matching `plaintext`, with its tenant, or None."""
+    """The live key matching `plaintext`, with its tenant (None for a platform key), or None."""
     scheme, _, rest = plaintext.partition("_")
     prefix, _, secret = rest.partition("_")
     if scheme != KEY_SCHEME or not prefix or not secret:

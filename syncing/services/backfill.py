@@ -19,6 +19,7 @@ from syncing.models import Connection, SyncRun
 from syncing.services import customers, products, runs
 
 UNFINISHED = (SyncRun.Status.FAILED, SyncRun.Status.DEFERRED, SyncRun.Status.SKIPPED)
+FEED_KINDS = {"products": SyncRun.Kind.PRODUCTS, "customers": SyncRun.Kind.CUSTOMERS}
 
 
 class CannotBackfill(Exception):
@@ -66,14 +67,34 @@ def run_backfill(run: SyncRun) -> SyncRun:
 
 
 def feed_start(connection: Connection, resource: str, start: datetime) -> str:
-    """Where to start reading `resource` for a range beginning at `start`. A feed whose cursor is
-    a moment starts at `start`; a feed of versions (or one never read) has no moment to start
-    from, so it is read from the beginning ("") - more than asked for, never less."""
+    """Where to start reading `resource` for a range beginning at `start`.
+
+    A feed whose cursor is a moment starts at `start`. A feed of versions (Lightspeed: one global
+    counter, raised on every change) has no date filter, but a version the connection saw before
+    `start` bounds it: every change since has a higher one. So it starts from the cursor its last
+    poll finished before `start` reached; with none (or never read) from the beginning ("").
+    The read runs to the feed's end either way: a record changed in the range and again later is
+    listed only at its latest version."""
     cursor = connection.cursors.get(resource) or ""
+    if cursor.isdigit():  # a version, even one that happens to read as a date (YYYYMMDD)
+        return _version_seen_before(connection, resource, start)
     try:
         datetime.fromisoformat(cursor)
     except ValueError:
         return ""
-    if cursor.isdigit():  # a version number that happens to read as a date (YYYYMMDD)
-        return ""
     return start.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+def _version_seen_before(connection: Connection, resource: str, start: datetime) -> str:
+    reached = (
+        SyncRun.objects.filter(
+            connection=connection,
+            kind=FEED_KINDS[resource],
+            finished_at__lte=start,
+            cursor_after__regex=r"^[0-9]+$",
+        )
+        .order_by("-finished_at", "-pk")
+        .values_list("cursor_after", flat=True)
+        .first()
+    )
+    return reached or ""

@@ -142,13 +142,16 @@ class CredentialsRefused(Exception):
     """The provider refused the API id and key the merchant typed; nothing was saved."""
 
 
-def connect_with_api_key(*, tenant: Tenant, provider_key: str, api_id: str, api_key: str) -> Connection:
+def connect_with_api_key(
+    *, tenant: Tenant, provider_key: str, api_id: str, api_key: str, connection: Connection | None = None
+) -> Connection:
     """Connect a provider that authenticates with an API id and key (Unleashed): the pair is
     checked with one call and the connection kept only if the provider accepts it. Raises
-    `CredentialsRefused` with a sentence for the merchant otherwise."""
+    `CredentialsRefused` with a sentence for the merchant otherwise. Given `connection`, that one
+    takes the new pair (its authorisation updated); a refused pair leaves it as it was."""
     with transaction.atomic():
         # A half-finished attempt, or a connection whose key was regenerated, gets the new pair.
-        pending = (
+        pending = connection or (
             Connection.objects.filter(
                 tenant=tenant,
                 provider=provider_key,
@@ -163,7 +166,11 @@ def connect_with_api_key(*, tenant: Tenant, provider_key: str, api_id: str, api_
         connection.base_url = connection.base_url or provider_base_url(provider_key)
         connection.credentials = {"api_id": api_id.strip(), "api_key": api_key.strip()}
         connection.status = Connection.Status.PENDING
-        connection.save()
+        if connection.pk:
+            # Only the authorisation: cursors and settings written meanwhile by a run stay.
+            connection.save(update_fields=["base_url", "credentials", "status", "updated_at"])
+        else:
+            connection.save()
         try:
             connector_for(connection, priority=Priority.INVOICE).check_access()
         except AuthorizationRevoked:

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db.models import Q
 from django.db.models.functions import Lower, Trim
 
-from connectors.base import Priority
+from connectors.base import Capability, Priority
+from connectors.errors import ConnectorError, TransientError, ValidationFailed
 from connectors.http import connector_for
 from connectors.records import NewCustomer, RemoteCustomer
 from syncing.models import Connection, Customer, CustomerLink, LinkMethod, SyncRun
@@ -272,31 +275,172 @@ def link_customer_for_sale(*, customer: Customer, connection: Connection) -> Cus
         if link:
             return link
         connector = connector_for(connection, run=None, priority=Priority.INVOICE)
-        email, account = normalise_email(customer.email), customer.account_number.strip()
-        for key, value, method, what in (
-            ("email", email, LinkMethod.MATCHED_EMAIL, "email"),
-            ("account_number", account, LinkMethod.MATCHED_ACCOUNT, "account number"),
-        ):
-            if not value:
-                continue
-            found = [r for r in connector.find_customer(**{key: value}) if r.active]
-            if len(found) > 1:
-                raise AmbiguousCustomer(
-                    f"{len(found)} {connection.spec.name} contacts have the {what} {value}. "
-                    f"Link {customer.name} to the right one by hand, then post the sale again."
-                )
-            if found:
-                return _save_link(connection, customer, found[0], method)
-        draft = NewCustomer(
-            name=customer.name,
-            email=customer.email.strip(),
-            account_number=account,
-            first_name=customer.first_name,
-            last_name=customer.last_name,
-            phone=customer.phone,
+
+        def search(key: str, value: str) -> list[RemoteCustomer]:
+            return [r for r in connector.find_customer(**{key: value}) if r.active]
+
+        match = _match_contact(connection, customer, search)
+        if match:
+            return _save_link(connection, customer, *match)
+        remote = connector.create_customer(
+            _new_contact(customer), idempotency_key=_create_key(connection, customer)
         )
-        remote = connector.create_customer(draft, idempotency_key=f"customer-{connection.pk}-{customer.pk}")
         return _save_link(connection, customer, remote, LinkMethod.CREATED)
+
+
+@dataclass
+class SaleLinks:
+    """What linking many customers at once came to, by customer pk: a link, or the error the
+    single form would have raised. A customer in neither is left to `link_customer_for_sale`."""
+
+    links: dict[int, CustomerLink] = field(default_factory=dict)
+    failures: dict[int, Exception] = field(default_factory=dict)
+
+
+def link_customers_for_sales(*, customers: Sequence[Customer], connection: Connection) -> SaleLinks:
+    """`link_customer_for_sale` for many customers, on a provider that searches and creates many
+    in one call: one search for every unlinked customer's email and account number, then one
+    create for those it did not find (2 calls for a claim's new customers on Xero, not 2 each).
+
+    The same rules as one at a time: by email, then account number, never by name; an ambiguous
+    match fails that customer alone. Each customer is claimed as the single form claims it; one
+    another worker holds is left out (the single form waits for it), as is one sharing an email
+    or account number with another being created (the single form then finds the first's contact
+    and reports the clash). A lost create answer is found by the next search, not created again.
+    """
+    outcome = SaleLinks()
+    spec = connection.spec
+    if not (spec.can(Capability.FIND_CUSTOMERS) and spec.can(Capability.CREATE_CUSTOMERS)):
+        return outcome
+    customers = list({customer.pk: customer for customer in customers}.values())
+    outcome.links = _live_links(connection, customers)
+    unlinked = [c for c in customers if c.pk not in outcome.links]
+    if not unlinked:
+        return outcome
+    with ExitStack() as claims:
+        mine = [c for c in unlinked if _try_claim(claims, connection, c)]
+        # Another worker may have linked some between our read and our claim.
+        linked_since = _live_links(connection, mine)
+        outcome.links.update(linked_since)
+        mine = [c for c in mine if c.pk not in linked_since]
+        if mine:
+            _link_claimed(connection, mine, outcome)
+    return outcome
+
+
+def _live_links(connection: Connection, customers: Sequence[Customer]) -> dict[int, CustomerLink]:
+    links = CustomerLink.objects.filter(connection=connection, customer__in=customers, remote_deleted=False)
+    return {link.customer_id: link for link in links}
+
+
+def _try_claim(claims: ExitStack, connection: Connection, customer: Customer) -> bool:
+    try:
+        claims.enter_context(
+            claim(connection, f"customer:{customer.pk}", ttl=CREATE_CLAIM_TTL, wait=0, busy="")
+        )
+    except TransientError:
+        return False
+    return True
+
+
+def _link_claimed(connection: Connection, customers: Sequence[Customer], outcome: SaleLinks) -> None:
+    """Search once, link the matches, create the rest in one go; every result into `outcome`."""
+    connector = connector_for(connection, run=None, priority=Priority.INVOICE)
+    try:
+        # Emails as held (a contact we created went with that spelling); the connector ignores case.
+        found = connector.find_customers(
+            emails=[c.email.strip() for c in customers if c.email.strip()],
+            account_numbers=[c.account_number.strip() for c in customers if c.account_number.strip()],
+        )
+    except ConnectorError as exc:
+        outcome.failures.update({c.pk: exc for c in customers})
+        return
+    by_key: dict[tuple[str, str], list[RemoteCustomer]] = defaultdict(list)
+    for remote in found:
+        if remote.email.strip():
+            by_key["email", normalise_email(remote.email)].append(remote)
+        if remote.account_number:
+            by_key["account_number", remote.account_number].append(remote)
+
+    to_create: list[Customer] = []
+    creating: set[tuple[str, str]] = set()
+    for customer in customers:
+        try:
+            match = _match_contact(connection, customer, lambda key, value: by_key.get((key, value), []))
+            if match:
+                outcome.links[customer.pk] = _save_link(connection, customer, *match)
+                continue
+        except AmbiguousCustomer as exc:
+            outcome.failures[customer.pk] = exc
+            continue
+        keys = {
+            ("email", normalise_email(customer.email)),
+            ("account_number", customer.account_number.strip()),
+        }
+        keys = {(kind, value) for kind, value in keys if value}
+        if keys & creating:
+            continue
+        creating |= keys
+        to_create.append(customer)
+    if not to_create:
+        return
+    try:
+        results = connector.create_customers(
+            [_new_contact(c) for c in to_create],
+            idempotency_keys=[_create_key(connection, c) for c in to_create],
+        )
+    except ConnectorError as exc:
+        outcome.failures.update({c.pk: exc for c in to_create})
+        return
+    for customer, result in zip(to_create, results, strict=True):
+        if not result.ok:
+            refused = f"{connection.spec.name} refused {customer.name!r}: {'; '.join(result.errors)}"
+            outcome.failures[customer.pk] = ValidationFailed(refused, messages=list(result.errors))
+            continue
+        try:
+            outcome.links[customer.pk] = _save_link(connection, customer, result.customer, LinkMethod.CREATED)
+        except AmbiguousCustomer as exc:
+            outcome.failures[customer.pk] = exc
+
+
+def _match_contact(
+    connection: Connection, customer: Customer, search: Callable[[str, str], list[RemoteCustomer]]
+) -> tuple[RemoteCustomer, str] | None:
+    """The live remote contact `customer` is, by email, else by account number (None: there is
+    none). `search(key, value)` gives the live contacts whose `key` ("email", "account_number")
+    is `value`; it is asked for the account number only when the email finds nobody."""
+    email, account = normalise_email(customer.email), customer.account_number.strip()
+    for key, value, method, what in (
+        ("email", email, LinkMethod.MATCHED_EMAIL, "email"),
+        ("account_number", account, LinkMethod.MATCHED_ACCOUNT, "account number"),
+    ):
+        if not value:
+            continue
+        found = search(key, value)
+        if len(found) > 1:
+            raise AmbiguousCustomer(
+                f"{len(found)} {connection.spec.name} contacts have the {what} {value}. "
+                f"Link {customer.name} to the right one by hand, then post the sale again."
+            )
+        if found:
+            return found[0], method
+    return None
+
+
+def _new_contact(customer: Customer) -> NewCustomer:
+    return NewCustomer(
+        name=customer.name,
+        email=customer.email.strip(),
+        account_number=customer.account_number.strip(),
+        first_name=customer.first_name,
+        last_name=customer.last_name,
+        phone=customer.phone,
+    )
+
+
+def _create_key(connection: Connection, customer: Customer) -> str:
+    """Stable per (connection, customer): a retry of a lost create is the same request."""
+    return f"customer-{connection.pk}-{customer.pk}"
 
 
 def _save_link(

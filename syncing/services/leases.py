@@ -23,7 +23,7 @@ from django.utils import timezone
 from connectors.errors import TransientError
 from syncing.models import Connection, SyncLease
 
-# How long a lease lasts without renewal; runs renew at every page (see runs.heartbeat).
+# How long a lease lasts without renewal; runs renew it between pages (see runs.Job.beat).
 LEASE_TTL = timedelta(minutes=10)
 
 

@@ -178,21 +178,14 @@ def store_products(
         else:
             run.unchanged += 1
         remote_updated_at = record.updated_at or (existing.remote_updated_at if existing else None)
-        rows.append(
-            {
-                "tenant_id": connection.tenant_id,
-                "sku": sku,
-                "remote_updated_at": remote_updated_at,
-                "synced_at": now,
-                **values,
-            }
-        )
+        rows.append({"sku": sku, "remote_updated_at": remote_updated_at, **values})
         pending_links.append((record, existing))
     if not rows:
         return {}
     stored = upsert(
         Product,
         rows,
+        constants={"tenant_id": connection.tenant_id, "synced_at": now},
         unique_fields=["tenant", "sku"],
         update_fields=[*PRODUCT_FIELDS, "remote_updated_at", "synced_at"],
     )
@@ -201,21 +194,20 @@ def store_products(
         ProductLink,
         [
             {
-                "connection_id": connection.pk,
                 "product_id": pk_of_sku[row["sku"]],
                 "remote_id": record.remote_id,
                 "remote_code": record.code,
                 "remote_version": record.version,
                 "remote_updated_at": record.updated_at,
                 "method": LinkMethod.MATCHED_CODE if existing else LinkMethod.IMPORTED,
-                "linked_at": now,
-                "last_confirmed_at": now,
                 "remote_deleted": record.deleted,
             }
             for row, (record, existing) in zip(rows, pending_links, strict=True)
         ],
+        constants={"connection_id": connection.pk, "linked_at": now, "last_confirmed_at": now},
         unique_fields=["connection", "product"],
         update_fields=LINK_FIELDS,
+        returning=False,
     )
     return {
         record.remote_id: pk_of_sku[row["sku"]] for row, (record, _) in zip(rows, pending_links, strict=True)

@@ -9,8 +9,9 @@ connection not active) is recorded as SKIPPED so the dashboard can say why nothi
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
@@ -36,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 # The dashboard shows the first errors of a run; a run with thousands of bad records keeps a sample.
 MAX_RECORD_ERRORS = 200
+# How often a run between pages renews its lease: far inside the lease's lifetime, far apart
+# enough that a feed of many short pages does not write it at every page.
+LEASE_RENEWAL = LEASE_TTL / 20
 
 _PROGRESS_FIELDS = [
     "fetched",
@@ -86,11 +90,6 @@ def save_progress(run: SyncRun) -> None:
     """Persist counters and the heartbeat; called inside each page's transaction."""
     run.heartbeat_at = timezone.now()
     run.save(update_fields=_PROGRESS_FIELDS)
-
-
-def heartbeat(run: SyncRun) -> None:
-    run.heartbeat_at = timezone.now()
-    SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=run.heartbeat_at)
 
 
 def _close(run: SyncRun, status: str, **fields) -> SyncRun:
@@ -186,12 +185,15 @@ class Job:
     connection: Connection
     run: SyncRun
     holder: str
+    lease_renewed: float = field(default_factory=time.monotonic)
 
     def beat(self) -> None:
-        """Still alive: keeps the run out of `mark_stalled_runs` and the lease from expiring."""
-        heartbeat(self.run)
-        if self.holder:
+        """Still alive: keeps the lease from expiring. The run's heartbeat, which keeps it out of
+        `mark_stalled_runs`, is written with each page's progress (`save_progress`); the lease,
+        which lives `LEASE_TTL`, is renewed once `LEASE_RENEWAL` has passed, not at every page."""
+        if self.holder and time.monotonic() - self.lease_renewed >= LEASE_RENEWAL.total_seconds():
             renew_lease(self.connection, self.run.kind, self.holder)
+            self.lease_renewed = time.monotonic()
 
 
 def leased_run(

@@ -86,10 +86,12 @@ def store_stock(
                 "location_id": location_id,
                 "quantity": record.quantity,
                 "remote_updated_at": record.updated_at,
-                "synced_at": now,
+                "remote_version": record.version,
             }
             for (product_id, location_id), record in levels.items()
         ],
+        constants={"synced_at": now},
         unique_fields=["product", "location"],
-        update_fields=["quantity", "remote_updated_at", "synced_at"],
+        update_fields=["quantity", "remote_updated_at", "remote_version", "synced_at"],
+        returning=False,
     )

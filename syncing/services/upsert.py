@@ -1,11 +1,12 @@
 """One bulk upsert for a page of rows, and one filter for "this column is among these values", that
 cost the same few queries whatever the page size and stay cheap in Python on a large page.
 
-On PostgreSQL the page travels as ONE JSON parameter and the database unpacks it
-(`INSERT ... SELECT ... FROM jsonb_to_recordset(%s) ... ON CONFLICT DO UPDATE`): building
-`bulk_create`'s SQL, a placeholder and a converted value per field per row, costs more than the
-database's own work on a page of thousands. Elsewhere (SQLite) `bulk_create(update_conflicts=...)`
-does the same job.
+On PostgreSQL the page travels as ONE JSON parameter, an array per column, and the database zips
+it back into rows (`INSERT ... SELECT ... FROM ROWS FROM (jsonb_array_elements_text(...), ...)
+... ON CONFLICT DO UPDATE`): building `bulk_create`'s SQL, a placeholder and a converted value per
+field per row, costs more than the database's own work on a page of thousands, and so did a JSON
+object per row. Values the same for every row travel once. Elsewhere (SQLite)
+`bulk_create(update_conflicts=...)` does the same job.
 """
 
 from __future__ import annotations
@@ -38,71 +39,88 @@ def upsert(
     *,
     unique_fields: Sequence[str],
     update_fields: Sequence[str],
+    constants: dict | None = None,
+    returning: bool = True,
 ) -> list[tuple]:
     """Insert `rows` (field name -> value; every row names the same fields), or update
-    `update_fields` of the rows already there by `unique_fields`. Returns (pk, *unique values) per
-    stored row, unique foreign keys given by their ids."""
+    `update_fields` of the rows already there by `unique_fields`. `constants` (field name -> value)
+    are the same for every row and travel once. Returns (pk, *unique values) per stored row,
+    unique foreign keys given by their ids, or nothing when `returning` is False."""
+    constants = constants or {}
     stored: list[tuple] = []
     for start in range(0, len(rows), BATCH_SIZE):
         batch = rows[start : start + BATCH_SIZE]
-        if db.vendor == "postgresql":
-            stored.extend(_upsert_postgresql(model, batch, unique_fields, update_fields))
-        else:
-            stored.extend(_upsert_orm(model, batch, unique_fields, update_fields))
+        store = _upsert_postgresql if db.vendor == "postgresql" else _upsert_orm
+        stored.extend(store(model, batch, constants, unique_fields, update_fields, returning))
     return stored
 
 
-def _upsert_orm(model, rows, unique_fields, update_fields) -> list[tuple]:
+def _upsert_orm(model, rows, constants, unique_fields, update_fields, returning) -> list[tuple]:
     instances = model.objects.bulk_create(
-        [model(**row) for row in rows],
+        [model(**row, **constants) for row in rows],
         update_conflicts=True,
         unique_fields=list(unique_fields),
         update_fields=list(update_fields),
     )
+    if not returning:
+        return []
     attnames = [model._meta.get_field(name).attname for name in unique_fields]
     return [(instance.pk, *(getattr(instance, name) for name in attnames)) for instance in instances]
 
 
-def _upsert_postgresql(model, rows, unique_fields, update_fields) -> list[tuple]:
-    if not rows:
-        return []
+def _upsert_postgresql(model, rows, constants, unique_fields, update_fields, returning) -> list[tuple]:
     meta = model._meta
     names = list(rows[0])
     given = [meta.get_field(name) for name in names]
-    # Columns no row names get their field's default (or now, for auto_now), once per statement.
-    missing = [f for f in meta.concrete_fields if not f.primary_key and f not in given]
+    fixed = [(meta.get_field(name), value) for name, value in constants.items()]
+    named = {*given, *(f for f, _ in fixed)}
+    # Columns nobody names get their field's default (or now, for auto_now), once per statement.
     defaults = [
         (f, timezone.now() if _stamped(f) else f.get_default())
-        for f in missing
-        if _stamped(f) or f.has_default()
+        for f in meta.concrete_fields
+        if not f.primary_key and f not in named and (_stamped(f) or f.has_default())
     ]
+    once = [*fixed, *defaults]
     quote = db.ops.quote_name
     column = {name: quote(meta.get_field(name).column) for name in [*unique_fields, *update_fields]}
     conflict = ", ".join(column[name] for name in unique_fields)
+    # The page travels column by column (a JSON array of arrays, zipped back into rows by ROWS
+    # FROM): no key repeated per row, and each value already text, so encoding stays in C.
+    selected = [
+        *(f"r.c{i}::{f.db_type(db)}" for i, f in enumerate(given)),
+        *(f"%s::{f.db_type(db)}" for f, _ in once),
+    ]
     sql = (
+        "WITH page AS (SELECT %s::jsonb AS columns) "
         f"INSERT INTO {quote(meta.db_table)} "
-        f"({', '.join(quote(f.column) for f in [*given, *(f for f, _ in defaults)])}) "
-        f"SELECT {', '.join([*(f'r.{quote(f.attname)}' for f in given), *(['%s'] * len(defaults))])} "
-        f"FROM jsonb_to_recordset(%s::jsonb) "
-        f"AS r({', '.join(f'{quote(f.attname)} {f.db_type(db)}' for f in given)}) "
+        f"({', '.join(quote(f.column) for f in [*given, *(f for f, _ in once)])}) "
+        f"SELECT {', '.join(selected)} "
+        "FROM page, ROWS FROM ("
+        f"{', '.join(f'jsonb_array_elements_text(page.columns->{i})' for i in range(len(given)))}"
+        f") AS r({', '.join(f'c{i}' for i in range(len(given)))}) "
         f"ON CONFLICT ({conflict}) DO UPDATE SET "
-        f"{', '.join(f'{column[name]} = EXCLUDED.{column[name]}' for name in update_fields)} "
-        f"RETURNING {quote(meta.pk.column)}, {conflict}"
+        f"{', '.join(f'{column[name]} = EXCLUDED.{column[name]}' for name in update_fields)}"
+        + (f" RETURNING {quote(meta.pk.column)}, {conflict}" if returning else "")
     )
-    # The record's keys are the fields' attnames (`product_id`), as its column list names them.
-    attnames = [(name, f.attname) for name, f in zip(names, given, strict=True)]
-    payload = json.dumps([{a: row[n] for n, a in attnames} for row in rows], default=_json_scalar)
-    # The defaults' placeholders stand before the payload's in the statement.
-    params = [*(f.get_db_prep_save(value, db) for f, value in defaults), payload]
+    payload = json.dumps(
+        [_as_json([row[name] for row in rows], f) for name, f in zip(names, given, strict=True)]
+    )
+    params = [payload, *(f.get_db_prep_save(value, db) for f, value in once)]
     with db.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        return cursor.fetchall() if returning else []
+
+
+def _as_json(values: list, field) -> list:
+    """One column's values as JSON can carry them: decimals and moments as the text PostgreSQL
+    parses for numeric and timestamptz."""
+    kind = field.get_internal_type()
+    if kind == "DecimalField":
+        return [None if value is None else str(value) for value in values]
+    if kind in ("DateTimeField", "DateField"):
+        return [None if value is None else value.isoformat() for value in values]
+    return values
 
 
 def _stamped(field) -> bool:
     return getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
-
-
-def _json_scalar(value) -> str:
-    # Decimal and datetime: their text form is what PostgreSQL parses for numeric and timestamptz.
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)

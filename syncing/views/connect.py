@@ -18,7 +18,6 @@ from connectors import oauth
 from connectors.base import AuthKind
 from connectors.errors import ConnectorError, UnknownProvider
 from connectors.registry import all_providers, get_provider
-from syncing import selectors
 from syncing.forms import ApiKeyConnectForm, ConnectionMappingForm
 from syncing.models import Connection, SyncRun
 from syncing.services import connections
@@ -85,16 +84,9 @@ def connect_api_key(request: HttpRequest, provider_key: str) -> HttpResponse:
         raise Http404("This provider is connected through its sign-in page.")
     tenant = tenant_for(request)
     form = ApiKeyConnectForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            connection = connections.connect_with_api_key(
-                tenant=tenant, provider_key=spec.key, **form.cleaned_data
-            )
-        except connections.CredentialsRefused as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, f"Connected to {spec.name}.")
-            return redirect("syncing:connection_settings", pk=connection.pk)
+    if request.method == "POST" and (connection := form.connect(tenant=tenant, provider_key=spec.key)):
+        messages.success(request, f"Connected to {spec.name}.")
+        return redirect("syncing:connection_settings", pk=connection.pk)
     context = {"spec": spec, "form": form, "texts": sync_flow_texts(tenant, provider=spec.name)}
     return render(request, "dashboard/connect_api_key.html", context)
 
@@ -169,14 +161,7 @@ def choose_organisation(request: HttpRequest, pk: int) -> HttpResponse:
 @tenant_required
 def connection_settings(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_for_tenant(request, Connection, pk)
-    tenant = tenant_for(request)
-    choices = connections.mapping_choices(connection)
-    form = ConnectionMappingForm(
-        request.POST or None,
-        instance=connection,
-        choices=choices,
-        local_tax_codes=selectors.local_tax_codes(tenant),
-    )
+    form = ConnectionMappingForm.for_connection(connection, request.POST or None)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, f"Saved the settings for {connection.spec.name}.")
@@ -184,8 +169,7 @@ def connection_settings(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "connection": connection,
         "form": form,
-        "problem": choices.problem,
-        "texts": sync_flow_texts(tenant, provider=connection.spec.name),
+        "texts": sync_flow_texts(tenant_for(request), provider=connection.spec.name),
     }
     return render(request, "dashboard/connection_settings.html", context)
 

@@ -2,9 +2,12 @@
 link's passcode is spent when the merchant presses Start, and the browser session carries the
 flow from there.
 
-start page -> Start (spends the passcode) -> progress page (each chosen provider: connect, or
-connected) -> provider consent -> callback (-> organisation choice when the grant reaches
-several) -> progress ... -> back to the platform with `?outcome=connected|cancelled|failed&company=<id>`.
+start page -> Start (spends the passcode) -> progress page (each chosen provider: connect, map,
+or done) -> provider consent -> callback (-> organisation choice when the grant reaches several),
+or the API-key form for a provider without a sign-in page -> mapping of accounts and tax rates for
+an accounting provider -> progress ... -> back to the platform with
+`?outcome=connected|cancelled|failed&company=<id>`, or the flow's own closing page when the
+platform gave no address. The key and mapping steps are the dashboard's forms.
 
 The consent state is bound to the session as in the dashboard's connect flow, and the callback
 only completes a pending connection of the link's own tenant.
@@ -21,6 +24,7 @@ from connectors import oauth
 from connectors.base import AuthKind
 from connectors.errors import ConnectorError
 from connectors.registry import get_provider
+from syncing.forms import ApiKeyConnectForm, ConnectionMappingForm
 from syncing.models import Connection, SyncFlowLink
 from syncing.services import connections, sync_flow
 from syncing.texts import sync_flow_texts
@@ -28,6 +32,8 @@ from syncing.texts import sync_flow_texts
 SESSION_LINK = "sync_flow_link"
 SESSION_STATE = "sync_flow_state"
 SESSION_ORGANISATIONS = "sync_flow_organisations"
+SESSION_MAPPED = "sync_flow_mapped"
+ENDED = "This connection session has ended. Ask for a new link to connect."
 
 
 def _unusable(request: HttpRequest, message: str, status: int = 410) -> HttpResponse:
@@ -44,7 +50,18 @@ def _link(request: HttpRequest) -> SyncFlowLink | None:
 
 def _back(request: HttpRequest, link: SyncFlowLink, outcome: str) -> HttpResponse:
     request.session.pop(SESSION_LINK, None)
-    return redirect(sync_flow.finish(link, outcome=outcome))
+    request.session.pop(SESSION_MAPPED, None)
+    url = sync_flow.finish(link, outcome=outcome)
+    if url:
+        return redirect(url)
+    return render(request, "sync_flow/done.html", {"link": link})
+
+
+def _after_connecting(connection: Connection) -> HttpResponse:
+    """An accounting provider goes on to its mapping step; anything else back to the list."""
+    if sync_flow.has_mapping_step(connection.spec):
+        return redirect("syncing:sync_flow_mapping", pk=connection.pk)
+    return redirect("syncing:sync_flow_progress")
 
 
 @require_http_methods(["GET", "POST"])
@@ -57,8 +74,9 @@ def start(request: HttpRequest, passcode: str) -> HttpResponse:
             return render(request, "sync_flow/start.html", {"link": link, "providers": _specs(link)})
         link = sync_flow.open_link(passcode)
     except sync_flow.LinkUnusable as exc:
-        return _unusable(request, str(exc))
+        return _unusable(request, str(exc), exc.status)
     request.session[SESSION_LINK] = link.pk
+    request.session.pop(SESSION_MAPPED, None)
     return redirect("syncing:sync_flow_progress")
 
 
@@ -69,21 +87,19 @@ def _specs(link: SyncFlowLink) -> list:
 def progress(request: HttpRequest) -> HttpResponse:
     link = _link(request)
     if link is None:
-        return _unusable(request, "This connection session has ended. Ask for a new link to connect.")
-    connected = sync_flow.connected_providers(link)
-    if connected >= set(link.providers):
+        return _unusable(request, ENDED)
+    steps = sync_flow.steps(link, mapped=request.session.get(SESSION_MAPPED, []))
+    if all(step.done for step in steps):
         return _back(request, link, "connected")
-    rows = []
-    for key in link.providers:
-        spec = get_provider(key)
-        rows.append(
-            {
-                "spec": spec,
-                "connected": key in connected,
-                "oauth": spec.auth == AuthKind.OAUTH2,
-                "texts": sync_flow_texts(link.tenant, provider=spec.name),
-            }
-        )
+    rows = [
+        {
+            "step": step,
+            "spec": step.spec,
+            "oauth": step.spec.auth == AuthKind.OAUTH2,
+            "texts": sync_flow_texts(link.tenant, provider=step.spec.name),
+        }
+        for step in steps
+    ]
     context = {"link": link, "rows": rows, "texts": sync_flow_texts(link.tenant)}
     return render(request, "sync_flow/progress.html", context)
 
@@ -92,11 +108,49 @@ def progress(request: HttpRequest) -> HttpResponse:
 def connect(request: HttpRequest, provider_key: str) -> HttpResponse:
     link = _link(request)
     if link is None or provider_key not in link.providers:
-        return _unusable(request, "This connection session has ended. Ask for a new link to connect.")
+        return _unusable(request, ENDED)
+    if get_provider(provider_key).auth != AuthKind.OAUTH2:
+        return redirect("syncing:sync_flow_api_key", provider_key=provider_key)
     connection = connections.pending_connection(tenant=link.tenant, provider_key=provider_key)
     url = connections.connect_start(connection, redirect_uri=_callback_uri(request, provider_key))
     request.session[SESSION_STATE] = connection.oauth_state
     return redirect(url)
+
+
+@require_http_methods(["GET", "POST"])
+def connect_api_key(request: HttpRequest, provider_key: str) -> HttpResponse:
+    """A provider without a sign-in page (Unleashed): the dashboard's form, whose keys are checked
+    with the provider before anything is kept."""
+    link = _link(request)
+    if link is None or provider_key not in link.providers:
+        return _unusable(request, ENDED)
+    spec = get_provider(provider_key)
+    if spec.auth != AuthKind.API_KEY_HMAC:
+        return redirect("syncing:sync_flow_progress")
+    form = ApiKeyConnectForm(request.POST or None)
+    if request.method == "POST" and (connection := form.connect(tenant=link.tenant, provider_key=spec.key)):
+        return _after_connecting(connection)
+    texts = sync_flow_texts(link.tenant, provider=spec.name)
+    context = {"link": link, "spec": spec, "form": form, "texts": texts}
+    return render(request, "sync_flow/api_key.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def mapping(request: HttpRequest, pk: int) -> HttpResponse:
+    """Where sales land in the accounting provider: the dashboard's mapping form, offering the
+    accounts the platform made visible."""
+    link = _link(request)
+    connection = sync_flow.connection_to_map(link, pk) if link is not None else None
+    if connection is None:
+        return _unusable(request, ENDED)
+    form = ConnectionMappingForm.for_connection(connection, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        request.session[SESSION_MAPPED] = [*request.session.get(SESSION_MAPPED, []), connection.pk]
+        return redirect("syncing:sync_flow_progress")
+    texts = sync_flow_texts(link.tenant, provider=connection.spec.name)
+    context = {"link": link, "connection": connection, "form": form, "texts": texts}
+    return render(request, "sync_flow/mapping.html", context)
 
 
 def _callback_uri(request: HttpRequest, provider_key: str) -> str:
@@ -106,7 +160,7 @@ def _callback_uri(request: HttpRequest, provider_key: str) -> str:
 def callback(request: HttpRequest, provider_key: str) -> HttpResponse:
     link = _link(request)
     if link is None or provider_key not in link.providers:
-        return _unusable(request, "This connection session has ended. Ask for a new link to connect.")
+        return _unusable(request, ENDED)
     expected = request.session.pop(SESSION_STATE, "")
     state = request.GET.get("state", "")
     if request.GET.get("error"):
@@ -131,7 +185,7 @@ def callback(request: HttpRequest, provider_key: str) -> HttpResponse:
             str(connection.pk): [[org.remote_id, org.name] for org in connection.organisation_choices]
         }
         return redirect("syncing:sync_flow_organisation", pk=connection.pk)
-    return redirect("syncing:sync_flow_progress")
+    return _after_connecting(connection)
 
 
 @require_http_methods(["GET", "POST"])
@@ -140,14 +194,14 @@ def choose_organisation(request: HttpRequest, pk: int) -> HttpResponse:
     choices = request.session.get(SESSION_ORGANISATIONS, {}).get(str(pk), [])
     connection = Connection.objects.filter(pk=pk, tenant_id=getattr(link, "tenant_id", None)).first()
     if connection is None or not choices:
-        return _unusable(request, "This connection session has ended. Ask for a new link to connect.")
+        return _unusable(request, ENDED)
     if request.method == "POST":
         try:
             connections.choose_organisation(connection, remote_org_id=request.POST.get("organisation", ""))
         except ConnectorError:
             return _back(request, link, "failed")
         request.session.pop(SESSION_ORGANISATIONS, None)
-        return redirect("syncing:sync_flow_progress")
+        return _after_connecting(connection)
     texts = sync_flow_texts(link.tenant, provider=connection.spec.name)
     return render(
         request,
@@ -160,5 +214,5 @@ def choose_organisation(request: HttpRequest, pk: int) -> HttpResponse:
 def cancel(request: HttpRequest) -> HttpResponse:
     link = _link(request)
     if link is None:
-        return _unusable(request, "This connection session has ended. Ask for a new link to connect.")
+        return _unusable(request, ENDED)
     return _back(request, link, "cancelled")

@@ -13,6 +13,14 @@ def test_integrations_list_every_provider_with_its_branding(api):
     assert xero["branding"]["logo_url"] == "http://testserver/api/v1/integrations/xero/logo.svg"
 
 
+def test_integrations_are_paged_with_a_cursor_like_every_list(api):
+    first = api.get("/api/v1/integrations", {"limit": 3}).json()
+    rest = api.get("/api/v1/integrations", {"limit": 3, "cursor": first["next_cursor"]}).json()
+
+    keys = [item["key"] for item in first["results"] + rest["results"]]
+    assert (keys, rest["next_cursor"]) == (list(all_providers()), None)
+
+
 def test_a_logo_is_served_as_svg_without_a_key(anonymous):
     response = anonymous.get("/api/v1/integrations/xero/logo.svg")
 

@@ -53,6 +53,20 @@ WRITES = [
         "connections.0.poll_interval_minutes",
     ),
     ("put", "/connections/{connection}/config", None, {"poll_interval_minutes": 0}, "poll_interval_minutes"),
+    (
+        "post",
+        "/connections",
+        {"integration": "unleashed", "api_id": "a", "api_key": "b"},
+        {"integration": "unleashed", "api_id": "a"},
+        "api_key",
+    ),
+    (
+        "put",
+        "/connections/{connection}/authorization",
+        {"api_id": "a", "api_key": "b"},
+        {"api_id": "a", "api_key": ""},
+        "api_key",
+    ),
     ("put", "/connections/{connection}/visible-accounts", {"accounts": []}, {"accounts": "200"}, "accounts"),
     (
         "post",

@@ -1,5 +1,6 @@
 """The sync-flow URL: issued through the API, opened once by a merchant with no account, who
-connects the chosen providers (the Xero emulator's real consent page) and is sent back."""
+connects the chosen providers (the Xero emulator's real consent page), maps the accounts, and is
+sent back."""
 
 from __future__ import annotations
 
@@ -137,7 +138,7 @@ def test_a_link_started_a_second_time_is_refused(api, tenant):
     second, again = Client().get(url), Client().post(url)
 
     assert (second.status_code, again.status_code) == (410, 410)
-    assert b"expired or was already used" in second.content
+    assert b"This link was already used" in second.content
 
 
 def test_an_expired_link_is_refused(api, tenant):
@@ -147,7 +148,17 @@ def test_an_expired_link_is_refused(api, tenant):
     response = Client().post(url)
 
     assert response.status_code == 410
+    assert b"This link has expired" in response.content
     assert SyncFlowLink.objects.get().opened_at is None
+
+
+def test_a_link_never_issued_is_not_found(api, tenant):
+    url = path_of(issue(api, tenant)["url"])
+
+    response = Client().get(url[:-5] + "xxxx/")
+
+    assert response.status_code == 404
+    assert b"This link is not one we issued" in response.content
 
 
 def test_connecting_through_the_link_returns_the_merchant_to_the_platform(api, tenant, xero):
@@ -156,7 +167,9 @@ def test_connecting_through_the_link_returns_the_merchant_to_the_platform(api, t
     consent = merchant.post("/sync-flow/connect/xero/")["Location"]
 
     callback = answer_consent(consent, "allow")
-    back_to_progress = merchant.get(callback)
+    to_mapping = merchant.get(callback)
+    mapped = {"sales_account_code": "200", "poll_minutes": 60}
+    back_to_progress = merchant.post(to_mapping["Location"], mapped)
     back_to_platform = merchant.get(back_to_progress["Location"])
 
     connection = Connection.objects.get(tenant=tenant, provider="xero")

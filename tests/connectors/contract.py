@@ -232,6 +232,53 @@ class ConnectorContract:
         found = connector.find_customer(email=customer.email)
         assert [c.remote_id for c in found] == [created.remote_id]
 
+    def test_find_customers_matches_many_emails_and_account_numbers_in_one_call(
+        self, spec, emulator, connector
+    ):
+        self.require(spec, Capability.FIND_CUSTOMERS)
+        emulator.add_customer(name="Other Shop", email="other@example.com", account_number="C-2")
+        by_email = emulator.add_customer(name="Ann's Shop", email="ann@example.com")
+        by_account = emulator.add_customer(name="Bob's Shop", email="bob@shop.example", account_number="C-1")
+        emulator.reset_calls()
+
+        found = connector.find_customers(
+            emails=[" Ann@Example.com", "nobody@example.com"], account_numbers=["C-1"]
+        )
+
+        assert sorted(c.remote_id for c in found) == sorted([by_email, by_account])
+        assert emulator.calls() == 1
+
+    def test_find_customers_splits_more_emails_than_one_url_carries(self, spec, emulator, connector):
+        self.require(spec, Capability.FIND_CUSTOMERS)
+        emails = [f"customer-with-a-longish-address-{n}@example.com" for n in range(120)]
+        wanted = {emulator.add_customer(name=f"Customer {n}", email=email) for n, email in enumerate(emails)}
+
+        found = connector.find_customers(emails=emails)
+
+        assert {c.remote_id for c in found} == wanted
+
+    def test_created_customers_come_back_in_order_and_a_refused_one_fails_alone(
+        self, spec, emulator, connector
+    ):
+        self.require(spec, Capability.CREATE_CUSTOMERS, Capability.FIND_CUSTOMERS)
+        emulator.add_customer(name="Taken Name", email="taken@example.com")
+        customers = [
+            NewCustomer(name="First New", email="first@example.com"),
+            NewCustomer(name="Taken Name", email="second@example.com"),
+            NewCustomer(name="Third New", account_number="N-3"),
+        ]
+        emulator.reset_calls()
+
+        results = connector.create_customers(customers, idempotency_keys=["k-1", "k-2", "k-3"])
+
+        assert [r.ok for r in results] == [True, False, True]
+        assert [r.customer.name for r in results if r.ok] == ["First New", "Third New"]
+        assert emulator.calls() == 1
+        found = connector.find_customers(
+            emails=["first@example.com", "second@example.com"], account_numbers=["N-3"]
+        )
+        assert sorted(c.remote_id for c in found) == sorted(r.customer.remote_id for r in results if r.ok)
+
     def test_posted_invoice_is_found_by_its_reference(self, spec, emulator, connector):
         self.require(spec, Capability.POST_INVOICES, Capability.FIND_INVOICE_BY_REFERENCE)
         emulator.seed(products=1, customers=0)

@@ -90,6 +90,22 @@ def test_long_retry_after_raises_rate_limited_with_the_time_to_resume(tiny):
     assert tiny.calls("GET", "/Things") == 1
 
 
+def test_a_write_refused_with_429_at_its_only_send_wrote_nothing(tiny):
+    tiny.rate_limit_next(retry_after=120)
+    with pytest.raises(RateLimited) as raised:
+        connector(tiny_connection(tiny)).create_thing("Widget", idempotent=True)
+    assert raised.value.may_have_written is False
+
+
+def test_a_429_after_a_lost_send_of_the_same_write_says_it_may_have_written(tiny):
+    tiny.lose_next_response()
+    tiny.rate_limit_next(retry_after=120)
+    with pytest.raises(RateLimited) as raised:
+        connector(tiny_connection(tiny)).create_thing("Widget", idempotent=True)
+    assert raised.value.may_have_written is True
+    assert len(tiny.things) == 1
+
+
 def test_401_refreshes_the_token_and_retries(tiny):
     connection = tiny_connection(tiny)
     old_token = connection.credentials["access_token"]

@@ -91,7 +91,7 @@ def test_when_xero_cannot_be_read_the_codes_are_typed_and_the_page_says_why(
 ):
     xero.malform_next(times=5)
     response = client_for(alice).get(settings_url(connection))
-    assert "could not read your accounts from Xero" in response.context["problem"]
+    assert "could not read your accounts from Xero" in response.context["form"].problem
     assert not hasattr(response.context["form"].fields["sales_account_code"], "choices")
 
 

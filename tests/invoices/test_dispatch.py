@@ -12,7 +12,7 @@ from tests import factories
 
 
 def test_connection_with_a_due_entry_gets_one_posting_task(tenant):
-    connection = factories.ConnectionFactory(tenant=tenant)
+    connection = factories.ConnectionFactory(tenant=tenant, provider="sage")
     for _ in range(3):
         factories.OutboxEntryFactory(sale__tenant=tenant, connection=connection)
 

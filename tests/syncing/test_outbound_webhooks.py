@@ -240,6 +240,19 @@ def test_a_connection_needing_reauthorisation_is_announced_once(tenant):
     assert delivery.payload["data"]["connection"] == connection.pk
 
 
+def test_a_disconnected_connection_is_announced(tenant):
+    outbound.create_endpoint(
+        tenant=tenant, url="http://127.0.0.1:9/", event_types=["connection.disconnected"]
+    )
+    connection = factories.ConnectionFactory(tenant=tenant, status="active")
+
+    connections.disconnect(connection)
+
+    (delivery,) = EventDelivery.objects.all()
+    assert delivery.event_type == "connection.disconnected"
+    assert delivery.payload["data"]["connection"] == connection.pk
+
+
 def test_the_delivery_task_sends_and_summarises(tenant, endpoint, receiver):
     from syncing.tasks import deliver_event_task
 

@@ -86,5 +86,7 @@ def test_observed_lag_runs_from_the_previous_pull_start_to_this_pull_end(tenant)
     "asked, got", [(timedelta(hours=6), timedelta(hours=2)), (timedelta(minutes=10), timedelta(minutes=10))]
 )
 def test_poll_interval_is_capped_at_two_hours(tenant, asked, got):
+    tenant.monthly_call_allowance = 1_000_000
+    tenant.save()
     connection = factories.ConnectionFactory(tenant=tenant, poll_interval=asked)
     assert selectors.effective_poll_interval(connection) == got

@@ -10,8 +10,9 @@ from django_q.models import OrmQ
 
 from connectors.oauth import webhook_key
 from connectors.registry import get_provider
-from syncing.models import Product, StockLevel, SyncRun, WebhookDelivery
+from syncing.models import Product, ProductLink, StockLevel, SyncRun, WebhookDelivery
 from syncing.services.products import pull_changed_products
+from syncing.services.stock import pull_changed_stock
 from syncing.services.webhooks import process_webhook
 from syncing.tasks import process_webhook_task
 
@@ -68,33 +69,195 @@ def contact_update(remote_id="717f2bfc-c6d4-41fd-b238-3f2f0c0cf777"):
     return {"resourceId": remote_id, "eventCategory": "CONTACT", "eventType": "UPDATE"}
 
 
-def test_lightspeed_product_webhook_makes_the_remote_change_visible_in_one_call(vend, site):
+def send(emulator, site, connection, kind, payload):
+    response = emulator.send_webhook(site(connection), kind, payload)
+    assert response.status_code == 200
+    return WebhookDelivery.objects.order_by("pk").last()
+
+
+def test_lightspeed_product_payload_is_stored_without_a_call(vend, site, clock):
     emulator, connection = vend
     product, remote_id = first_product(connection)
-    emulator.update_product(remote_id, name="Renamed in the shop")
+    clock.advance(seconds=1)
+    emulator.update_product(remote_id, name="Renamed in the shop", price=Decimal("12.50"))
 
-    response = emulator.send_webhook(
-        site(connection), "product.update", emulator.product_webhook_payload(remote_id)
-    )
+    send(emulator, site, connection, "product.update", emulator.product_webhook_payload(remote_id))
     run_queued_tasks()
 
     product.refresh_from_db()
     delivery = WebhookDelivery.objects.get()
-    assert response.status_code == 200
-    assert product.name == "Renamed in the shop"
-    assert emulator.calls() == 1
-    assert delivery.processed_at is not None
+    assert (product.name, product.sale_price) == ("Renamed in the shop", Decimal("12.50"))
+    assert emulator.calls() == 0
     assert delivery.run.trigger == SyncRun.Trigger.WEBHOOK
+    assert "1 stored from the payload" in delivery.outcome
 
 
-def test_lightspeed_inventory_webhook_refreshes_that_products_stock_in_two_calls(vend, site):
+def test_lightspeed_product_payload_older_than_what_we_hold_is_skipped(vend, site, clock):
+    emulator, connection = vend
+    product, remote_id = first_product(connection)
+    clock.advance(seconds=1)
+    emulator.update_product(remote_id, name="First change")
+    late = emulator.product_webhook_payload(remote_id)
+    clock.advance(seconds=1)
+    emulator.update_product(remote_id, name="Second change")
+    send(emulator, site, connection, "product.update", emulator.product_webhook_payload(remote_id))
+    run_queued_tasks()
+
+    stale = send(emulator, site, connection, "product.update", late)
+    run_queued_tasks()
+
+    product.refresh_from_db()
+    stale.refresh_from_db()
+    assert product.name == "Second change"
+    assert "1 skipped, not newer than what we hold" in stale.outcome
+    assert stale.processed_at is not None
+    assert emulator.calls() == 0
+
+
+def test_lightspeed_product_payload_from_the_second_we_hold_is_fetched(vend, site):
+    # Timestamps are to the second: a change in the second of the one we hold may be newer or not.
+    emulator, connection = vend
+    product, remote_id = first_product(connection)
+    emulator.update_product(remote_id, name="Renamed in the same second")
+
+    send(emulator, site, connection, "product.update", emulator.product_webhook_payload(remote_id))
+    run_queued_tasks()
+
+    product.refresh_from_db()
+    assert product.name == "Renamed in the same second"
+    assert emulator.calls("GET", f"/products/{remote_id}") == emulator.calls() == 1
+
+
+def test_lightspeed_product_payload_missing_a_field_we_store_is_fetched(vend, site, clock):
+    emulator, connection = vend
+    product, remote_id = first_product(connection)
+    clock.advance(seconds=1)
+    emulator.update_product(remote_id, price=Decimal("99.00"))
+    payload = emulator.product_webhook_payload(remote_id)
+    del payload["supply_price"]
+
+    delivery = send(emulator, site, connection, "product.update", payload)
+    run_queued_tasks()
+
+    product.refresh_from_db()
+    delivery.refresh_from_db()
+    assert product.sale_price == Decimal("99.00")
+    assert emulator.calls() == 1
+    assert "1 fetched" in delivery.outcome
+
+
+def test_lightspeed_deliveries_waiting_together_are_processed_by_one_run(vend, site, clock):
+    emulator, connection = vend
+    remote_ids = list(ProductLink.objects.filter(connection=connection).values_list("remote_id", flat=True))
+    clock.advance(seconds=1)
+    for remote_id in remote_ids:
+        emulator.update_product(remote_id, name=f"Changed {remote_id}")
+        send(emulator, site, connection, "product.update", emulator.product_webhook_payload(remote_id))
+
+    run_queued_tasks()
+
+    names = set(Product.objects.filter(tenant=connection.tenant).values_list("name", flat=True))
+    assert names == {f"Changed {remote_id}" for remote_id in remote_ids}
+    [run] = SyncRun.objects.filter(trigger=SyncRun.Trigger.WEBHOOK)
+    assert set(WebhookDelivery.objects.values_list("run", flat=True)) == {run.pk}
+    assert emulator.calls() == 0
+
+
+def test_lightspeed_deliveries_to_fetch_together_fetch_each_product_once(vend, site, clock):
+    emulator, connection = vend
+    product, remote_id = first_product(connection)
+    for name in ("First change", "Second change"):
+        clock.advance(seconds=1)
+        emulator.update_product(remote_id, name=name)
+        send(emulator, site, connection, "product.update", {"id": remote_id, "name": name})
+
+    run_queued_tasks()
+
+    product.refresh_from_db()
+    assert product.name == "Second change"
+    assert SyncRun.objects.filter(trigger=SyncRun.Trigger.WEBHOOK).count() == 1
+    assert emulator.calls() == 1
+
+
+def test_lightspeed_newer_of_two_payloads_in_one_run_wins_whatever_their_order(vend, site, clock):
+    emulator, connection = vend
+    product, remote_id = first_product(connection)
+    clock.advance(seconds=1)
+    emulator.update_product(remote_id, name="First change")
+    first = emulator.product_webhook_payload(remote_id)
+    clock.advance(seconds=1)
+    emulator.update_product(remote_id, name="Second change")
+    send(emulator, site, connection, "product.update", emulator.product_webhook_payload(remote_id))
+    late = send(emulator, site, connection, "product.update", first)
+
+    run_queued_tasks()
+
+    product.refresh_from_db()
+    late.refresh_from_db()
+    assert product.name == "Second change"
+    assert "skipped" in late.outcome
+    assert emulator.calls() == 0
+
+
+@pytest.fixture
+def vend_stock(vend):
+    emulator, connection = vend
+    pull_changed_stock(connection=connection, trigger=MANUAL)
+    emulator.reset_calls()
+    product, remote_id = first_product(connection)
+    return emulator, connection, product, remote_id, next(iter(emulator.outlets))
+
+
+def test_lightspeed_inventory_payload_is_stored_without_a_call(vend_stock, site):
+    emulator, connection, product, remote_id, outlet_id = vend_stock
+    emulator.set_stock(remote_id, outlet_id, Decimal("7"))
+
+    send(
+        emulator,
+        site,
+        connection,
+        "inventory.update",
+        emulator.inventory_webhook_payload(remote_id, outlet_id),
+    )
+    run_queued_tasks()
+
+    assert StockLevel.objects.get(product=product, location__code=outlet_id).quantity == Decimal("7")
+    assert emulator.calls() == 0
+
+
+def test_lightspeed_inventory_payload_older_than_what_we_hold_is_skipped(vend_stock, site):
+    emulator, connection, product, remote_id, outlet_id = vend_stock
+    emulator.set_stock(remote_id, outlet_id, Decimal("7"))
+    late = emulator.inventory_webhook_payload(remote_id, outlet_id)
+    emulator.set_stock(remote_id, outlet_id, Decimal("5"))
+    send(
+        emulator,
+        site,
+        connection,
+        "inventory.update",
+        emulator.inventory_webhook_payload(remote_id, outlet_id),
+    )
+    run_queued_tasks()
+
+    stale = send(emulator, site, connection, "inventory.update", late)
+    run_queued_tasks()
+
+    stale.refresh_from_db()
+    assert StockLevel.objects.get(product=product, location__code=outlet_id).quantity == Decimal("5")
+    assert "1 skipped" in stale.outcome
+    assert emulator.calls() == 0
+
+
+def test_lightspeed_inventory_payload_without_a_version_is_fetched_in_two_calls(vend, site):
     emulator, connection = vend
     product, remote_id = first_product(connection)
     outlet_id = next(iter(emulator.outlets))
     emulator.set_stock(remote_id, outlet_id, Decimal("7"))
 
-    emulator.send_webhook(
-        site(connection),
+    send(
+        emulator,
+        site,
+        connection,
         "inventory.update",
         {"id": "inventory-1", "product_id": remote_id, "outlet_id": outlet_id, "count": "7"},
     )

@@ -19,8 +19,9 @@ from syncing.services.leases import LEASE_TTL
 from syncing.services.products import pull_changed_products
 from syncing.services.runs import mark_stalled_runs
 
-# Lightspeed pages 1,000 products by version cursor: 3,500 products are pages of 1,000, 1,000,
-# 1,000 and 500, then the empty page that ends a read.
+# A store serving at most 1,000 records a page, whatever the feed asks for: 3,500 products are
+# pages of 1,000, 1,000, 1,000 and 500 by version cursor, then the empty page that ends a read.
+PAGE = 1_000
 PRODUCTS = 3_500
 WAIT_SECONDS = 60
 
@@ -46,7 +47,7 @@ def wait_for(condition, what: str, worker: subprocess.Popen | None = None) -> No
 
 @pytest.mark.django_db(transaction=True)
 def test_killed_worker_resumes_after_its_last_committed_page(start_emulator, connect):
-    emulator = start_emulator("vend")
+    emulator = start_emulator("vend", max_page_size=PAGE)
     emulator.seed(products=PRODUCTS, customers=0, locations=2)
     connection = connect(emulator, "vend")
 
@@ -91,9 +92,9 @@ def test_killed_worker_resumes_after_its_last_committed_page(start_emulator, con
     assert (killed.status, killed.cursor_after, killed.fetched) == (
         SyncRun.Status.RUNNING,
         page_2_cursor,
-        2000,
+        2 * PAGE,
     )
-    assert Product.objects.filter(tenant=connection.tenant).count() == 2000
+    assert Product.objects.filter(tenant=connection.tenant).count() == 2 * PAGE
 
     # A lease's lifetime passes without a heartbeat: the run is over, and its lease with it.
     later = timezone.now() + LEASE_TTL + timedelta(seconds=1)
@@ -112,7 +113,8 @@ def test_killed_worker_resumes_after_its_last_committed_page(start_emulator, con
     resumed = pull_changed_products(connection=connection, trigger=SyncRun.Trigger.SCHEDULE)
 
     assert resumed.status == SyncRun.Status.SUCCEEDED
-    assert (resumed.cursor_before, resumed.fetched, resumed.created) == (page_2_cursor, 1500, 1500)
+    left = PRODUCTS - 2 * PAGE
+    assert (resumed.cursor_before, resumed.fetched, resumed.created) == (page_2_cursor, left, left)
     assert emulator.calls("GET", "/products") == 3  # pages 3 and 4, then the empty page
     local = Product.objects.filter(tenant=connection.tenant).values_list("sku", "name", "sale_price")
     remote = [(p["code"], p["name"], p["price"]) for p in emulator.products()]

@@ -64,6 +64,12 @@ def test_price_that_is_not_a_number_names_the_product_and_field():
         mapping.product_from_json(sample("product_price_not_a_number.json"))
 
 
+def test_product_with_price_and_version_as_text_reads_the_numbers_they_spell():
+    data = sample("product.json") | {"price_excluding_tax": " 24.95", "version": "7321098"}
+    product = mapping.product_from_json(data)
+    assert (product.sale_price, product.version) == (Decimal("24.95"), "7321098")
+
+
 def test_product_without_sku_names_the_missing_field():
     data = sample("product.json")
     del data["sku"]

@@ -1,6 +1,8 @@
 """Lightspeed webhooks: the emulator signs and sends them, webhooks.py verifies and reads them."""
 
 import json
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -8,6 +10,7 @@ import pytest
 from connectors.emulation import Emulator, Response, route, serve
 from connectors.emulation.oauth import EMULATOR_CLIENT_SECRET
 from connectors.errors import ProviderBug
+from connectors.records import RemoteStock
 from connectors.vend import webhooks
 
 SAMPLES = Path(webhooks.__file__).with_name("samples")
@@ -123,3 +126,81 @@ def test_emulated_product_change_is_delivered_for_that_product(start_emulator, r
     request = receiver.received[-1]
     assert webhooks.verify(request.headers, request.body, EMULATOR_CLIENT_SECRET)
     assert [e.remote_id for e in webhooks.parse(request.body)] == [product_id]
+
+
+def test_product_update_carries_the_product_as_a_record(delivered):
+    _, body = delivered("product.update", sample("webhook_product_update.json"))
+    [event] = webhooks.parse(body)
+    record = event.record
+    assert (record.remote_id, record.code, record.name) == (
+        "0adfd74a-153e-11e9-fa42-67b5781ba1fb",
+        "SKU-10001",
+        "Ceramic Pour-Over Cup",
+    )
+    assert (record.sale_price, record.purchase_price) == (Decimal("24.95"), Decimal("11.20"))
+    assert (record.tax_code, record.active, record.deleted) == (
+        "0adaafb3-6583-11e5-fb60-c34e1b1b3f11",
+        True,
+        False,
+    )
+    assert record.updated_at == datetime(2026, 11, 2, 14, 3, 27, tzinfo=UTC)
+
+
+def test_deleted_product_is_a_deleted_record(delivered):
+    _, body = delivered(
+        "product.update", {**sample("webhook_product_update.json"), "deleted_at": "2026-11-03 09:00:00"}
+    )
+    [event] = webhooks.parse(body)
+    assert (event.record.deleted, event.record.active) == (True, False)
+
+
+@pytest.mark.parametrize("field", ["supply_price", "updated_at", "deleted_at"])
+def test_product_payload_without_a_field_we_store_names_the_product_only(delivered, field):
+    payload = sample("webhook_product_update.json")
+    del payload[field]
+    _, body = delivered("product.update", payload)
+    [event] = webhooks.parse(body)
+    assert (event.remote_id, event.record) == ("0adfd74a-153e-11e9-fa42-67b5781ba1fb", None)
+
+
+def test_product_payload_with_an_unreadable_price_names_the_product_only(delivered):
+    _, body = delivered("product.update", {**sample("webhook_product_update.json"), "price": "n/a"})
+    [event] = webhooks.parse(body)
+    assert event.record is None
+
+
+def test_inventory_update_carries_the_level_and_its_version(delivered):
+    _, body = delivered("inventory.update", sample("webhook_inventory_update.json"))
+    [event] = webhooks.parse(body)
+    assert event.record == RemoteStock(
+        product_remote_id="0adfd74a-153e-11e9-fa42-67b5781ba1fb",
+        location_remote_id="0adaafb3-6583-11e5-fb60-c34e1a6a4d7c",
+        quantity=Decimal("13"),
+        version="7321201",
+    )
+
+
+def test_inventory_update_without_a_version_names_the_product_only(delivered):
+    payload = sample("webhook_inventory_update.json")
+    del payload["version"]
+    _, body = delivered("inventory.update", payload)
+    [event] = webhooks.parse(body)
+    assert (event.remote_id, event.record) == ("0adfd74a-153e-11e9-fa42-67b5781ba1fb", None)
+
+
+def test_emulated_inventory_change_is_delivered_with_its_version(start_emulator, receiver):
+    store = start_emulator("vend")
+    store.seed(products=1)
+    product_id = store.products()[0]["remote_id"]
+    outlet_id = next(iter(store.outlets))
+    store.set_stock(product_id, outlet_id, Decimal("4"))
+    store.send_webhook(
+        f"{receiver.public_url}/hooks",
+        "inventory.update",
+        store.inventory_webhook_payload(product_id, outlet_id),
+    )
+    [event] = webhooks.parse(receiver.received[-1].body)
+    assert (event.record.quantity, event.record.version) == (
+        Decimal("4"),
+        str(store.inventory[(product_id, outlet_id)]["version"]),
+    )

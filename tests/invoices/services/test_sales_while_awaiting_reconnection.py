@@ -1,6 +1,7 @@
 """A sale rung up while a connection waits for the merchant to reconnect is kept for it: its
 entry waits, untried, and posts once the connection is active again."""
 
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -8,6 +9,7 @@ import requests
 
 from invoices.models import OutboxEntry
 from invoices.selectors import connections_with_due_entries
+from invoices.services.pacing import MAX_BATCH_WAIT
 from invoices.services.posting import post_due_outbox_entries
 from syncing.models import Connection
 from syncing.services import connections
@@ -15,6 +17,8 @@ from syncing.services import connections
 pytestmark = pytest.mark.django_db
 
 REDIRECT_URI = "http://testserver/connections/xero/callback/"
+# Past the longest a new invoice waits for its Xero batch to fill.
+BATCH_WAITED = MAX_BATCH_WAIT + timedelta(minutes=1)
 
 
 def reconnect(connection: Connection) -> Connection:
@@ -41,7 +45,7 @@ def test_entry_waits_untried_while_xero_needs_reconnecting(xero, xero_connection
     connections.mark_needs_reauth(xero_connection, reason="Xero refused to renew our access.")
     sale = sell("S-1", mug_on_xero)
 
-    assert connections_with_due_entries(sale.created_at) == []
+    assert connections_with_due_entries(sale.created_at + BATCH_WAITED) == []
     assert post_due_outbox_entries(connection=xero_connection).claimed == 0
 
     entry = OutboxEntry.objects.get(sale=sale)
@@ -54,7 +58,7 @@ def test_entry_posts_once_xero_is_reconnected(xero, xero_connection, mug_on_xero
     sale = sell("S-1", mug_on_xero)
 
     connection = reconnect(xero_connection)
-    assert connections_with_due_entries(sale.created_at) == [connection.pk]
+    assert connections_with_due_entries(sale.created_at + BATCH_WAITED) == [connection.pk]
     summary = post_due_outbox_entries(connection=connection)
 
     entry = OutboxEntry.objects.get(sale=sale)

@@ -11,6 +11,8 @@ from syncing.services.backfill import request_backfill, run_backfill
 from syncing.services.products import pull_changed_products
 from tests import factories
 
+FIRST = "SKU-00001"
+
 
 def backfill(connection, start_at, end_at) -> SyncRun:
     run = request_backfill(connection=connection, start=start_at, end=end_at, trigger=SyncRun.Trigger.API)
@@ -61,3 +63,39 @@ def test_sales_of_the_range_without_an_entry_are_queued_once(connection, clock):
     assert (run.created, again.created) == (1, 0)
     entries = OutboxEntry.objects.filter(connection=connection).order_by("pk")
     assert [e.sale_id for e in entries] == [queued.sale_id, missing.pk]
+
+
+def product_id(emulator, code) -> str:
+    return next(p["remote_id"] for p in emulator.products() if p["code"] == code)
+
+
+@pytest.mark.parametrize("provider", ["vend"])
+def test_a_lightspeed_backfill_reads_only_the_versions_after_the_last_poll_before_the_start(
+    connection, emulator, clock
+):
+    pull_changed_products(connection=connection, trigger=SyncRun.Trigger.SCHEDULE)
+    connection.refresh_from_db()
+    cursors = dict(connection.cursors)
+    clock.advance(hours=1)
+    emulator.update_product(product_id(emulator, FIRST), name="Renamed in the shop")
+    emulator.reset_calls()
+
+    run = backfill(connection, clock.now - timedelta(minutes=30), clock.now)
+
+    products_run = SyncRun.objects.get(connection=connection, kind=SyncRun.Kind.PRODUCTS, trigger="api")
+    assert (run.status, products_run.fetched) == (SyncRun.Status.SUCCEEDED, 1)
+    assert emulator.calls("GET", "/api/2.0/products") == 2  # the changed page, then the empty end
+    connection.refresh_from_db()
+    assert connection.cursors == cursors
+
+
+@pytest.mark.parametrize("provider", ["vend"])
+def test_a_lightspeed_backfill_starting_before_any_poll_reads_the_whole_feed(connection, emulator, clock):
+    start_at = clock.now - timedelta(days=1)
+    pull_changed_products(connection=connection, trigger=SyncRun.Trigger.SCHEDULE)
+    clock.advance(hours=1)
+
+    run = backfill(connection, start_at, clock.now)
+
+    products_run = SyncRun.objects.get(connection=connection, kind=SyncRun.Kind.PRODUCTS, trigger="api")
+    assert (run.status, products_run.fetched) == (SyncRun.Status.SUCCEEDED, 3)

@@ -8,13 +8,15 @@ from syncing.models import Product, SyncRun
 from syncing.services.products import pull_changed_products
 from syncing.services.stock import pull_changed_stock
 
-# Lightspeed pages 1,000 by version cursor: 2,500 products are three pages and the empty one.
+# A store serving at most 1,000 records a page, whatever the feed asks for: 2,500 products are
+# three pages by version cursor, then the empty page that ends a read.
+PAGE = 1_000
 PRODUCTS = 2_500
 
 
 @pytest.fixture
 def emulator(start_emulator, clock):
-    app = start_emulator("vend", clock=clock)
+    app = start_emulator("vend", clock=clock, max_page_size=PAGE)
     app.seed(products=PRODUCTS, customers=0, locations=2)
     return app
 
@@ -53,6 +55,6 @@ def test_page_the_reader_could_not_read_fails_the_run_after_the_pages_before_it(
     connection.refresh_from_db()
     assert run.status == SyncRun.Status.FAILED
     assert "could not read" in run.error_summary
-    assert Product.objects.count() == 1000
+    assert Product.objects.count() == PAGE
     assert connection.cursors["products"] == run.cursor_after == asked_after[1]
     assert len(asked_after) == 2  # nothing read past the broken page
