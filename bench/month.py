@@ -17,6 +17,7 @@ from pathlib import Path
 from _setup import django_on_scratch_database
 
 JOBS = ("pulls", "webhooks", "sweep", "posting", "linking")
+SIGN_IN = "sign-in"
 
 
 def main() -> None:
@@ -77,7 +78,7 @@ def print_report(report: dict) -> None:
         f"{report['wall_seconds']} s wall; imported {report['imported']}"
     )
     table(
-        ["connection", *JOBS, "month", "per day (mean / max)", "lower bound", "ratio", "day-0 import"],
+        ["connection", *JOBS, "month", "per day (mean / max)", "lower bound", "ratio", "import", SIGN_IN],
         [
             [
                 key,
@@ -87,6 +88,7 @@ def print_report(report: dict) -> None:
                 report["lower_bound"][key],
                 report["ratio_to_lower_bound"][key],
                 calls["import_day_0"],
+                calls["month"].get(SIGN_IN, 0),
             ]
             for key, calls in report["calls"].items()
         ],

@@ -76,6 +76,8 @@ class Connection(models.Model):
     provider = models.CharField(max_length=32, choices=provider_choices)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     status_reason = models.TextField(blank=True)
+    # When the provider last stopped accepting our access, for the page that asks to reconnect.
+    access_lost_at = models.DateTimeField(null=True, blank=True, editable=False)
     remote_org_id = models.CharField(max_length=100, blank=True)
     remote_org_name = models.CharField(max_length=200, blank=True)
     # Where API calls go: blank means the provider's production URL.

@@ -28,6 +28,7 @@ urlpatterns = [
     path("connections/<int:pk>/organisation/", connect.choose_organisation, name="choose_organisation"),
     path("connections/<int:pk>/settings/", connect.connection_settings, name="connection_settings"),
     path("connections/<int:pk>/reconnect/", connect.reconnect, name="reconnect"),
+    path("connections/<int:pk>/access-lost/", connect.access_lost, name="access_lost"),
     path("connections/<int:pk>/sync/", connect.start_sync, name="start_sync"),
     path("connections/<int:pk>/disconnect/", connect.disconnect, name="disconnect"),
     # API keys

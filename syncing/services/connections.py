@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from connectors import oauth
 from connectors.base import AuthKind, Capability, Priority
@@ -83,13 +84,19 @@ def mark_needs_reauth(connection: Connection, *, reason: str) -> bool:
     first time only, so the merchant is told once however many calls were refused."""
     Status = Connection.Status
     row = Connection.objects.filter(pk=connection.pk)
-    fields = {"status": Status.NEEDS_REAUTH, "status_reason": reason[:1000], "refresh_claimed_until": None}
+    fields = {
+        "status": Status.NEEDS_REAUTH,
+        "status_reason": reason[:1000],
+        "access_lost_at": timezone.now(),
+        "refresh_claimed_until": None,
+    }
     # Only a working connection needs an email: a pending one is refused while the merchant is
     # connecting it, and the page they are on says so.
     was_active = row.filter(status=Status.ACTIVE).update(**fields)
     changed = was_active or row.exclude(status__in=[Status.NEEDS_REAUTH, Status.DISABLED]).update(**fields)
     if changed:
         connection.status, connection.status_reason = Status.NEEDS_REAUTH, reason[:1000]
+        connection.access_lost_at = fields["access_lost_at"]
         emit_event(connection.tenant_id, "connection.needs_reauth", connection_event(connection))
     if was_active:
         notify_needs_reauth(connection)

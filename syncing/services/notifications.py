@@ -20,10 +20,10 @@ from syncing.models import Connection
 logger = logging.getLogger(__name__)
 
 
-def reconnect_url() -> str:
-    """Where the merchant reconnects: the dashboard's overview, whose Reconnect button starts
-    the provider's consent (a POST, so it cannot be the link itself)."""
-    return f"{settings.SITE_URL}{reverse('syncing:overview')}"
+def reconnect_url(connection: Connection) -> str:
+    """Where the merchant reconnects: the connection's page saying what happened, whose one button
+    starts the provider's consent (a POST, so it cannot be the link itself)."""
+    return f"{settings.SITE_URL}{reverse('syncing:access_lost', args=[connection.pk])}"
 
 
 def notify_needs_reauth(connection: Connection) -> bool:
@@ -38,7 +38,7 @@ def notify_needs_reauth(connection: Connection) -> bool:
         "organisation": connection.remote_org_name,
         "tenant": connection.tenant,
         "reason": connection.status_reason,
-        "url": reconnect_url(),
+        "url": reconnect_url(connection),
     }
     email = EmailMultiAlternatives(
         subject=f"{provider} stopped accepting our access for {connection.tenant.name}: please reconnect",

@@ -12,12 +12,13 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from connectors import oauth
 from connectors.base import AuthKind
 from connectors.errors import ConnectorError, UnknownProvider
 from connectors.registry import all_providers, get_provider
+from syncing import selectors
 from syncing.forms import ApiKeyConnectForm, ConnectionMappingForm
 from syncing.models import Connection, SyncRun
 from syncing.services import connections
@@ -98,6 +99,23 @@ def reconnect(request: HttpRequest, pk: int) -> HttpResponse:
     if connection.spec.auth != AuthKind.OAUTH2:
         return redirect("syncing:connect_api_key", provider_key=connection.provider)
     return _send_to_consent(request, connection)
+
+
+@require_GET
+@tenant_required
+def access_lost(request: HttpRequest, pk: int) -> HttpResponse:
+    """The page the needs-reconnecting email links to: what happened, in plain words, and the one
+    step that reconnects (a button to `reconnect`, or the API-key form for Unleashed)."""
+    connection = get_object_for_tenant(request, Connection, pk)
+    tenant = tenant_for(request)
+    context = {
+        "connection": connection,
+        "oauth": connection.spec.auth == AuthKind.OAUTH2,
+        "waiting": selectors.outbox_counts([connection]).get(connection.pk, {}).get("waiting", 0),
+        "form": ApiKeyConnectForm(),
+        "texts": sync_flow_texts(tenant, provider=connection.spec.name),
+    }
+    return render(request, "dashboard/access_lost.html", context)
 
 
 @tenant_required

@@ -14,6 +14,7 @@ OBJECT_PAGES = [
     ("connection_settings", "connection"),
     ("disconnect", "connection"),
     ("choose_organisation", "connection"),
+    ("access_lost", "connection"),
 ]
 OBJECT_ACTIONS = [
     ("sync_product", "product"),
