@@ -105,6 +105,7 @@ class XeroEmulator(Emulator):
             refresh_grace=timedelta(minutes=30),
             organisations=[self._connection(first)],
         )
+        self.last_webhook: tuple[str, bytes, dict] | None = None
 
     @property
     def org(self) -> Organisation:
@@ -322,6 +323,12 @@ class XeroEmulator(Emulator):
         ).encode()
         digest = hmac.new((sign_with or key).encode(), body, hashlib.sha256).digest()
         headers = {"Content-Type": "application/json", "x-xero-signature": base64.b64encode(digest).decode()}
+        self.last_webhook = (url, body, headers)
+        return requests.post(url, data=body, headers=headers, timeout=10)
+
+    def resend_webhook(self):
+        """POST the last delivery again, byte for byte, as Xero's retries (and a replay) do."""
+        url, body, headers = self.last_webhook
         return requests.post(url, data=body, headers=headers, timeout=10)
 
     def send_intent_to_receive(self, url: str, key: str) -> tuple[int, int]:

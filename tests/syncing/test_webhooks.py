@@ -385,6 +385,18 @@ def test_xero_contact_event_is_stored_and_noted_without_spending_calls(xero, sit
     assert emulator.calls() == 0
 
 
+def test_xero_delivery_sent_again_is_kept_once(xero, site):
+    emulator, connection = xero
+
+    first = emulator.send_webhook(site(connection), [contact_update()], webhook_key(get_provider("xero")))
+    again = emulator.resend_webhook()
+    run_queued_tasks()
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert WebhookDelivery.objects.count() == 1
+    assert emulator.calls() == 0
+
+
 def test_xero_event_for_another_organisation_is_not_kept(xero, site):
     emulator, connection = xero
     event = {**contact_update(), "tenantId": "00000000-0000-0000-0000-000000000000"}
