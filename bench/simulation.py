@@ -154,13 +154,18 @@ class TradingMonth:
     # Set-up ---------------------------------------------------------------------------------
 
     def start(self) -> None:
+        from django.contrib.auth import get_user_model
+
         from bench._setup import connected_emulator
-        from syncing.models import Connection, Tenant
+        from syncing.models import Connection, Membership, Tenant
 
         mail.outbox = []
         self.tenant = Tenant.objects.create(
             name="Month Trading Co", slug="month-trading", monthly_call_allowance=10**9
         )
+        # The merchant who is emailed when something needs them.
+        owner = get_user_model().objects.create_user("owner", email="owner@month-trading.example")
+        Membership.objects.create(user=owner, tenant=self.tenant, role=Membership.Role.OWNER)
         self.xero, self.xero_server, self.xero_conn = connected_emulator(
             self.tenant, "xero", products=self.plan.products
         )

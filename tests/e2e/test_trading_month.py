@@ -62,3 +62,12 @@ def test_sales_made_while_a_connection_awaits_reconnection_are_posted_after_it()
 
     assert report["events"]["reconnected"] == 1
     assert_exactly_once_and_converged(report)
+
+
+def test_the_merchant_is_emailed_once_when_xero_stops_accepting_our_access():
+    no_other_faults = {"server_error_rate": 0, "timeout_rate": 0, "lost_write_rate": 0, "burst_rate": 0}
+    report = run(chaos=True, kills=0, days=2, revoke_day=1, **no_other_faults)
+
+    assert [subject for subject in report["merchant_emails"] if "stopped accepting" in subject] == [
+        "Xero stopped accepting our access for Month Trading Co: please reconnect"
+    ]
