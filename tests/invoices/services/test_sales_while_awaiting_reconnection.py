@@ -2,34 +2,20 @@
 entry waits, untried, and posts once the connection is active again."""
 
 from datetime import timedelta
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 
 from invoices.models import OutboxEntry
 from invoices.selectors import connections_with_due_entries
 from invoices.services.pacing import MAX_BATCH_WAIT
 from invoices.services.posting import post_due_outbox_entries
-from syncing.models import Connection
 from syncing.services import connections
+from tests.consent import reconnect
 
 pytestmark = pytest.mark.django_db
 
-REDIRECT_URI = "http://testserver/connections/xero/callback/"
 # Past the longest a new invoice waits for its Xero batch to fill.
 BATCH_WAITED = MAX_BATCH_WAIT + timedelta(minutes=1)
-
-
-def reconnect(connection: Connection) -> Connection:
-    """The merchant presses Reconnect and then "Allow access" on the emulator's consent page."""
-    url = connections.connect_start(connection, redirect_uri=REDIRECT_URI)
-    params = {k: v[-1] for k, v in parse_qs(urlsplit(url).query).items()}
-    answer = requests.post(url.split("?")[0], data={**params, "decision": "allow"}, allow_redirects=False)
-    callback = {k: v[-1] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
-    return connections.connect_complete(
-        state=callback["state"], code=callback["code"], redirect_uri=REDIRECT_URI
-    )
 
 
 def test_sale_made_while_xero_needs_reconnecting_is_queued_for_it(xero_connection, mug_on_xero, sell):

@@ -1,20 +1,16 @@
 """A connection whose provider stopped accepting us: the owners are told once, by email, where to
 reconnect, and reconnecting works even when the plan's calls for the month are spent."""
 
-from urllib.parse import parse_qs, urlsplit
-
 import pytest
-import requests
 
 from connectors.errors import AuthorizationRevoked, BudgetExhausted
 from connectors.http import connector_for
 from syncing.models import ApiCall, Connection
 from syncing.services import connections
+from tests.consent import reconnect
 from tests.invoices.smtp import smtp_server
 
 pytestmark = pytest.mark.django_db
-
-REDIRECT_URI = "http://testserver/connections/xero/callback/"
 
 
 @pytest.fixture
@@ -25,17 +21,6 @@ def xero(start_emulator):
 @pytest.fixture
 def xero_connection(xero, connect):
     return connect(xero, "xero")
-
-
-def reconnect(connection: Connection) -> Connection:
-    """The merchant presses Reconnect and then "Allow access" on the emulator's consent page."""
-    url = connections.connect_start(connection, redirect_uri=REDIRECT_URI)
-    params = {k: v[-1] for k, v in parse_qs(urlsplit(url).query).items()}
-    answer = requests.post(url.split("?")[0], data={**params, "decision": "allow"}, allow_redirects=False)
-    callback = {k: v[-1] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
-    return connections.connect_complete(
-        state=callback["state"], code=callback["code"], redirect_uri=REDIRECT_URI
-    )
 
 
 def spend_the_plan(connection: Connection) -> Connection:
