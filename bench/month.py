@@ -105,6 +105,10 @@ def print_report(report: dict) -> None:
     )
     print(f"targets: {report['freshness_targets_s']}; changes never seen: {report['unseen_changes']}")
     table(
+        ["poll interval s", "configured", "longest effective"],
+        [[key, *interval.values()] for key, interval in report["poll_intervals_s"].items()],
+    )
+    table(
         [
             "invoices",
             "sales",

@@ -13,33 +13,43 @@ webhook endpoint, served by Django on loopback.
 Under `chaos`, every emulator draws faults per request (5xx, timeouts, writes whose answer is lost
 after the write, bursts of 429), Xero's refresh token is revoked on day 12 and the merchant
 reconnects through the consent page on day 13, and the worker is killed 20 times: at 20 random
-moments the next provider request a task makes is answered and the worker thread dies on the
-answer with `WorkerKilled` raised into it (`PyThreadState_SetAsyncExc`), mid-page, before it can
-use what it read. It is a BaseException, so the services' `except Exception` cannot swallow it;
-`finally` blocks and transaction rollbacks still run, which a SIGKILL would skip (its leftovers,
-claims and RUNNING runs, are covered by the claim and stalled-run expiries either way). Killing a
-forked worker instead would need a database shared across processes, which the test suite's
-in-memory SQLite is not.
+moments the next provider request a task makes is answered and the worker dies on the answer,
+mid-page, before it can use what it read. Each task runs in a worker process forked for it (as a
+django-q2 cluster runs tasks outside the process that queues them), and a kill is a SIGKILL: no
+`finally`, no rollback but the database's own, claims and RUNNING runs left behind for the claim
+and stalled-run expiries to recover. The forked worker inherits the shared clock; what it emails
+reaches the month's outbox through a file. That needs PostgreSQL: SQLite's library keeps locks in
+the process, and a fork taken while another thread of this one (the webhook endpoint) holds one
+leaves the worker waiting on it forever. On SQLite the task runs in this process and the kill is
+`WorkerKilled` raised into its thread (`PyThreadState_SetAsyncExc`): a BaseException, so the
+services' `except Exception` cannot swallow it.
 """
 
 from __future__ import annotations
 
 import ctypes
+import json
 import math
+import os
 import random
+import signal
 import statistics
+import tempfile
 import threading
 import traceback
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from urllib.parse import parse_qs, urlsplit
+from pathlib import Path
 
-import requests
 import time_machine
+from django.conf import settings
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.core.wsgi import get_wsgi_application
+from django.db import connection as db_connection
+from django.db import connections
 from django.db.models import Min, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -69,6 +79,19 @@ QUIET_PATHS = ("/connect", "/identity/", "/api/1.0/token")
 
 class WorkerKilled(BaseException):
     """Raised into the worker thread on a provider's answer: the worker died there."""
+
+
+class ParentMailbox(BaseEmailBackend):
+    """A forked worker's email backend: each message is written to the file its parent reads, as
+    it is sent, so a worker killed later in the task has still sent it."""
+
+    path: Path | None = None
+
+    def send_messages(self, messages) -> int:
+        with open(self.path, "a") as channel:
+            for message in messages:
+                channel.write(json.dumps({"email": [message.subject, message.body, message.to]}) + "\n")
+        return len(messages)
 
 
 @dataclass
@@ -138,6 +161,7 @@ class TradingMonth:
         self.rng = random.Random(plan.seed)
         self.rng_lock = threading.Lock()
         self.worker_thread = threading.get_ident()
+        self.worker_pid: int | None = None
         self.in_task = False
         self.kill_times: list[datetime] = []
         self.kills = 0
@@ -150,6 +174,8 @@ class TradingMonth:
         self.emails_at_revoke = 0
         self.events: Counter[str] = Counter()
         self.next_wake = START
+        # Connection key -> the longest poll interval pacing set, sampled every simulated hour.
+        self.longest_poll_interval: dict[str, timedelta] = {}
 
     # Set-up ---------------------------------------------------------------------------------
 
@@ -189,6 +215,8 @@ class TradingMonth:
         self.web = serve(get_wsgi_application())
         self.webhook_url = f"{self.web.url}/webhooks/vend/{self.vend_conn.webhook_token}/"
         self.broker = get_broker()
+        self.forking = db_connection.vendor == "postgresql"
+        self.channel = Path(tempfile.mkdtemp(prefix="month-worker-")) / "channel.jsonl"
         if self.plan.chaos:
             chaos = Chaos(self.plan, random.Random(self.plan.seed + 1), self)
             self.xero.fault_source = chaos.source("xero")
@@ -210,11 +238,16 @@ class TradingMonth:
         """Called by an emulator thread: kill the worker on this answer when a kill moment passed."""
         if not (self.in_task and self.kill_times and self.kill_times[0] <= timezone.now()):
             return False
+        if self.forking and self.worker_pid is None:
+            return False
         self.kill_times.pop(0)
         self.kills += 1
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(
-            ctypes.c_ulong(self.worker_thread), ctypes.py_object(WorkerKilled)
-        )
+        if self.forking:
+            os.kill(self.worker_pid, signal.SIGKILL)
+        else:
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                ctypes.c_ulong(self.worker_thread), ctypes.py_object(WorkerKilled)
+            )
         return True
 
     def drain(self) -> int:
@@ -233,15 +266,54 @@ class TradingMonth:
     def run_task(self, task: dict) -> None:
         func = task["func"]
         func = import_string(func) if isinstance(func, str) else func
+        args, kwargs = task.get("args", ()), task.get("kwargs", {})
         self.in_task = True
         try:
-            func(*task.get("args", ()), **task.get("kwargs", {}))
+            if self.forking:
+                self.run_in_worker_process(func, args, kwargs)
+            else:
+                func(*args, **kwargs)
         except WorkerKilled:
             pass
         except Exception:
             self.crashes.append(traceback.format_exc(limit=4))
         finally:
             self.in_task = False
+
+    def run_in_worker_process(self, func, args, kwargs) -> None:
+        """Run one task in a forked worker and wait for it to end or be killed."""
+        # The worker opens its own database connections: one shared across a fork is corrupted.
+        connections.close_all()
+        self.channel.write_text("")
+        pid = os.fork()
+        if pid == 0:
+            settings.EMAIL_BACKEND = f"{ParentMailbox.__module__}.{ParentMailbox.__qualname__}"
+            ParentMailbox.path = self.channel
+            try:
+                func(*args, **kwargs)
+            except Exception:
+                with open(self.channel, "a") as channel:
+                    channel.write(json.dumps({"crash": traceback.format_exc(limit=4)}) + "\n")
+            finally:
+                # Straight out: the parent's threads, atexit hooks and connections are not ours.
+                os._exit(0)
+        self.worker_pid = pid
+        try:
+            _, status = os.waitpid(pid, 0)
+        finally:
+            self.worker_pid = None
+        for line in self.channel.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut short by the kill
+            if "email" in record:
+                subject, body, to = record["email"]
+                mail.outbox.append(mail.EmailMessage(subject, body, to=to))
+            else:
+                self.crashes.append(record["crash"])
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status):
+            self.crashes.append(f"worker exited with status {os.WEXITSTATUS(status)}")
 
     def tick(self, minute: int, busy: bool) -> None:
         """One minute of the schedules: both dispatchers every minute, stalled runs every five.
@@ -445,16 +517,10 @@ class TradingMonth:
         self.events["refresh_token_revoked"] += 1
 
     def reconnect_xero(self) -> None:
-        from syncing.services import connections
+        from syncing.services.demo import authorise_through_consent
 
         self.xero_conn.refresh_from_db()
-        url = connections.connect_start(self.xero_conn, redirect_uri=REDIRECT_URI)
-        params = {k: v[-1] for k, v in parse_qs(urlsplit(url).query).items()}
-        answer = requests.post(url.split("?")[0], data={**params, "decision": "allow"}, allow_redirects=False)
-        callback = {k: v[-1] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
-        connections.connect_complete(
-            state=callback["state"], code=callback["code"], redirect_uri=REDIRECT_URI
-        )
+        authorise_through_consent(self.xero_conn, redirect_uri=REDIRECT_URI)
         self.events["reconnected"] += 1
 
     # The month ------------------------------------------------------------------------------
@@ -503,6 +569,8 @@ class TradingMonth:
             moment = start + timedelta(minutes=minute)
             if moment > timezone.now():
                 self.traveller.move_to(moment)
+            if moment.minute == 0:
+                self.sample_poll_intervals()
             busy = False
             while events and events[0][0] <= moment + timedelta(minutes=1):
                 busy = True
@@ -514,6 +582,15 @@ class TradingMonth:
                 else:
                     self.apply(kind, subject)
             self.tick(minute, busy)
+
+    def sample_poll_intervals(self) -> None:
+        """Keep the longest interval the schedule would set now: the freshness target follows
+        the interval in force, which pacing stretches when a plan runs short."""
+        from syncing.selectors import effective_poll_interval
+
+        for key, connection in (("xero", self.xero_conn), ("vend", self.vend_conn)):
+            interval = effective_poll_interval(connection)
+            self.longest_poll_interval[key] = max(interval, self.longest_poll_interval.get(key, interval))
 
     # Report ---------------------------------------------------------------------------------
 
@@ -585,6 +662,15 @@ class TradingMonth:
         faults = Counter()
         for app in (self.xero, self.vend):
             faults.update(app.faults_injected)
+        intervals = {
+            key: {
+                "configured": connection.poll_interval.total_seconds(),
+                "longest_effective": self.longest_poll_interval.get(
+                    key, connection.poll_interval
+                ).total_seconds(),
+            }
+            for key, connection in connections.items()
+        }
         return {
             "plan": self.plan.__dict__,
             "imported": self.imported,
@@ -603,14 +689,18 @@ class TradingMonth:
                 "ratio_to_seed_month": round(ours / 5_000, 2),
             },
             "freshness": {route: _spread(values) for route, values in sorted(self.freshness.items())},
+            "poll_intervals_s": intervals,
+            # A polled change shows within the longest interval in force plus one poll interval.
             "freshness_targets_s": {
                 "webhook": 60,
-                "poll": 2 * self.xero_conn.poll_interval.total_seconds(),
+                "poll": 2 * max(interval["longest_effective"] for interval in intervals.values()),
             },
             "unseen_changes": len(self.pending),
             "invoices": invoices,
             "convergence": self.convergence(),
             "faults": {**dict(faults), "worker_killed": self.kills},
+            # How a kill happens: SIGKILL to a forked worker, or WorkerKilled in this process.
+            "workers": "forked processes" if self.forking else "this process",
             "merchant_emails": [message.subject for message in mail.outbox],
             "task_crashes": len(self.crashes),
             "crash_samples": self.crashes[:5],

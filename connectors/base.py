@@ -203,6 +203,10 @@ class Page(Generic[T]):
     records: list[T]
     next_page: str | None = None
     high_water_mark: str | None = None
+    # Whatever else the connector keeps beside the resource's cursor (Lightspeed: the largest page
+    # each feed has served, the outlet names), saved with the cursor into `Connection.cursors` (so
+    # JSON) and read back there.
+    remember: dict[str, object] = field(default_factory=dict)
 
 
 class Connector(abc.ABC):

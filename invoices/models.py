@@ -215,6 +215,8 @@ class OutboxAttempt(models.Model):
         RATE_LIMITED = "rate_limited", "Rate limited"
         REFUSED = "refused", "Refused by provider"
         UNKNOWN = "unknown", "Outcome unknown"
+        # The provider refused our access, not the entry: it waits, untried, for the reconnect.
+        ACCESS_LOST = "access_lost", "Waiting for reconnection"
 
     entry = models.ForeignKey(OutboxEntry, on_delete=models.CASCADE, related_name="attempt_log")
     at = models.DateTimeField(default=timezone.now)

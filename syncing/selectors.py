@@ -6,12 +6,12 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from statistics import median
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from connectors.base import Capability, Category, Priority, Window
-from connectors.budget import limits_for, month_pace, window_start
+from connectors.budget import MonthPace, limits_for, month_pace, window_start
 from connectors.registry import all_providers
 from invoices.models import OutboxEntry, SaleLine
 from syncing.models import (
@@ -31,8 +31,14 @@ MAX_POLL_INTERVAL = timedelta(hours=2)
 POLLED_CAPABILITIES = (Capability.PULL_PRODUCTS, Capability.PULL_STOCK, Capability.PULL_CUSTOMERS)
 # Until a connection has run a few times, assume a poll takes this long.
 DEFAULT_RUN_TIME = timedelta(minutes=1)
-# Polls may spend at most this share of a day's calls: invoices and sweeps need the rest.
+# Polls may spend at most this share of the calls left to them while the month is too young to
+# show what the other jobs (posting, linking, sweeps) spend: they need the rest. Also the share of a
+# day's calls `freshness_promise` counts on where the provider limits a day.
 POLL_SHARE_OF_BUDGET = 0.5
+# How long the other jobs must have been spending this month before their pace is projected.
+PROJECTION_AFTER = timedelta(days=1)
+# What a poll pulls: the runs whose calls are the polls' own.
+POLLED_KINDS = (SyncRun.Kind.PRODUCTS, SyncRun.Kind.STOCK, SyncRun.Kind.CUSTOMERS)
 _SUCCESS = (SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL)
 _WINDOW_LENGTH = {
     Window.MINUTE: timedelta(minutes=1),
@@ -109,12 +115,17 @@ def feed_seen_until(connection: Connection) -> datetime | None:
 
 def effective_poll_interval(connection: Connection, *, now: datetime | None = None) -> timedelta:
     """The time to the connection's next poll: its poll interval, never longer than the two hours
-    the product promises. When the month's plan cannot pay for polls that often until it resets
-    (polls get `POLL_SHARE_OF_BUDGET` of the calls they may still spend, invoices the rest), the
-    interval stretches to what it can pay for, up to those two hours."""
+    the product promises. When the month's plan cannot pay for polls that often until it resets,
+    the interval stretches, evenly over the time left, to what it can pay for (up to two hours).
+
+    Polls may spend the calls left to them (`left_for(Priority.POLL)`) less what the other jobs
+    will need until the reset, projected from what they spent so far this month at the same pace;
+    so polls and the rest together reach the poll reserve at the reset, not before. Within a day of
+    the month's (or the connection's) first run, too little to project from, polls take
+    `POLL_SHARE_OF_BUDGET` of what is left."""
     interval = min(connection.poll_interval, MAX_POLL_INTERVAL)
     pace = month_pace(connection, now=now)
-    affordable = pace.left_for(Priority.POLL) * POLL_SHARE_OF_BUDGET
+    affordable = _calls_left_for_polls(connection, pace)
     per_poll = _calls_per_poll(connection)
     if per_poll * (pace.until_reset / interval) <= affordable:
         return interval
@@ -124,6 +135,25 @@ def effective_poll_interval(connection: Connection, *, now: datetime | None = No
         timedelta(seconds=round((pace.until_reset * per_poll / affordable).total_seconds())),
         MAX_POLL_INTERVAL,
     )
+
+
+def _calls_left_for_polls(connection: Connection, pace: MonthPace) -> float:
+    """Calls polls may spend until the reset: what is left to them less the other jobs' projected
+    need. The polls' own calls are their scheduled pulls' this month, the rest of the month's count
+    the other jobs'; their pace runs from the connection's first run this month (its import, if it
+    was linked during the month), so a month that began without it is not taken for a quiet one.
+    One aggregate."""
+    left = pace.left_for(Priority.POLL)
+    month = SyncRun.objects.filter(
+        connection=connection, started_at__gte=pace.starts_at, started_at__lt=pace.now
+    ).aggregate(
+        polled=Sum("api_calls", filter=Q(kind__in=POLLED_KINDS, trigger=SyncRun.Trigger.SCHEDULE)),
+        since=Min("started_at"),
+    )
+    if month["since"] is None or pace.now - month["since"] < PROJECTION_AFTER:
+        return left * POLL_SHARE_OF_BUDGET
+    others = max(pace.used - (month["polled"] or 0), 0)
+    return max(left - others * (pace.until_reset / (pace.now - month["since"])), 0)
 
 
 def effective_sweep_interval(connection: Connection, *, now: datetime | None = None) -> timedelta:
@@ -139,7 +169,7 @@ def _calls_per_poll(connection: Connection) -> float:
     recent = (
         SyncRun.objects.filter(
             connection=connection,
-            kind__in=[SyncRun.Kind.PRODUCTS, SyncRun.Kind.STOCK, SyncRun.Kind.CUSTOMERS],
+            kind__in=POLLED_KINDS,
             status__in=_SUCCESS,
         )
         .order_by("-started_at")

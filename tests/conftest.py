@@ -54,6 +54,22 @@ def start_emulator():
 
 
 @pytest.fixture
+def xero(start_emulator, settings):
+    """The Xero emulator, where the site's Xero sign-in goes."""
+    app = start_emulator("xero")
+    settings.XERO_BASE_URL = app.public_url
+    return app
+
+
+@pytest.fixture
+def unleashed(start_emulator, settings):
+    """The Unleashed emulator, where the site's Unleashed calls go."""
+    app = start_emulator("unleashed")
+    settings.UNLEASHED_BASE_URL = app.public_url
+    return app
+
+
+@pytest.fixture
 def connect(tenant):
     """`connect(emulator_app, provider_key)` -> an active Connection to that running emulator,
     holding the credentials the emulator issued (as if the merchant had just consented)."""

@@ -1,21 +1,20 @@
-"""The merchant's side of an OAuth reconnect, played against an emulator's consent page."""
+"""The merchant's side of an OAuth consent, played against an emulator's consent page."""
 
-from urllib.parse import parse_qs, urlsplit
-
-import requests
+from urllib.parse import urlsplit
 
 from syncing.models import Connection
-from syncing.services import connections
+from syncing.services import demo
 
 REDIRECT_URI = "http://testserver/connections/xero/callback/"
 
 
+def answer_consent(authorize_url: str, decision: str) -> str:
+    """Open the provider's consent page and press a button, as a browser would; the path and
+    query the provider sends the merchant back to."""
+    back = urlsplit(demo.answer_consent(authorize_url, decision))
+    return f"{back.path}?{back.query}" if back.query else back.path
+
+
 def reconnect(connection: Connection) -> Connection:
     """The merchant presses Reconnect and then "Allow access" on the emulator's consent page."""
-    url = connections.connect_start(connection, redirect_uri=REDIRECT_URI)
-    params = {k: v[-1] for k, v in parse_qs(urlsplit(url).query).items()}
-    answer = requests.post(url.split("?")[0], data={**params, "decision": "allow"}, allow_redirects=False)
-    callback = {k: v[-1] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
-    return connections.connect_complete(
-        state=callback["state"], code=callback["code"], redirect_uri=REDIRECT_URI
-    )
+    return demo.authorise_through_consent(connection, redirect_uri=REDIRECT_URI)

@@ -1,14 +1,17 @@
 """Lightspeed Retail X-Series (formerly Vend) for one retailer: API 2.0 on the store's own host.
 
 Reads use the `version` feed: `after=<cursor>` returns what changed since, in version order, and
-`version.max` of a page is both the next page and the new cursor; only an empty `data` ends a read,
-so a poll that finds nothing costs one call (https://x-series-api.lightspeedhq.com/docs/pagination).
+`version.max` of a page is both the next page and the new cursor. The documented end is an empty
+`data`, so a poll that finds nothing costs one call
+(https://x-series-api.lightspeedhq.com/docs/pagination); a change feed also ends on a page shorter
+than the server fills (`VendConnector._page`), so a poll that finds a few changes costs one too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import requests
@@ -35,6 +38,14 @@ SINGLE_LOOKUPS_MAX = 2
 # The create-sale endpoint that accepts a client-chosen sale id lives in the date-versioned API
 # (https://x-series-api.lightspeedhq.com/reference/createsale); the host is the retailer's.
 CREATE_SALE_URL = "https://{domain_prefix}.retail.lightspeed.app/api/2026-07/sales"
+# Where a feed's largest page so far is kept, beside its cursor in `Connection.cursors`.
+LARGEST_PAGE = "{resource}_largest_page"
+# Where the outlet names are kept beside the stock cursor, and when they were read from `/outlets`.
+OUTLET_NAMES = "outlet_names"
+OUTLET_NAMES_READ_AT = "outlet_names_read_at"
+# Kept names older than this are read again: a local location takes its outlet's name, so a renamed
+# outlet shows within a day, for one call a day rather than one a poll.
+OUTLET_NAMES_MAX_AGE = timedelta(days=1)
 
 
 class VendConnector(Connector):
@@ -43,6 +54,9 @@ class VendConnector(Connector):
     def __init__(self, session) -> None:
         super().__init__(session)
         self._outlets: dict[str, str] | None = None
+        self._outlets_read_at: datetime | None = None
+        self._outlets_read = False
+        self._largest_pages: dict[str, int] = {}
 
     # Hooks the HTTP session calls -------------------------------------------------------------------
 
@@ -92,33 +106,93 @@ class VendConnector(Connector):
         )
         return mapping.feed_page(body, resource=f"Lightspeed {resource}")
 
-    @staticmethod
-    def _page(feed: mapping.FeedPage, records: list) -> Page:
+    def _page(
+        self, feed: mapping.FeedPage, records: list, *, resource: str, remember: dict | None = None
+    ) -> Page:
+        """One page of the `resource` feed (named as its cursor: "products", "stock", "customers").
+
+        The documented end is an empty page (FACTS §3.4). Ending on a short page saves that call
+        and loses nothing in a poll: the cursor is this page's `version.max` either way, and the
+        next poll reads on from it. But the server may serve fewer than the `page_size` we ask
+        without saying so (vend-cli caps 10,000, sales 500; the dated inventory API 5,000: FACTS
+        §3.3, §3.4), so a page is short only with fewer records than we asked AND than this feed
+        has ever served on this connection; until it has served one, a read goes on to the empty
+        page. A backfill re-reads from an older version without moving the cursor, so it may end
+        early only once past the cursor, where the next poll reads on. `remember` is what else the
+        feed keeps beside its cursor."""
         if feed.max_version is None:
             return Page(records=[], next_page=None, high_water_mark=None)
-        cursor = str(feed.max_version)
-        return Page(records=records, next_page=cursor, high_water_mark=cursor)
+        cursors = self.session.connection.cursors or {}
+        key = LARGEST_PAGE.format(resource=resource)
+        largest = max(self._largest_pages.get(key, 0), int(cursors.get(key) or 0))
+        served = len(feed.items)
+        self._largest_pages[key] = max(largest, served)
+        cursor = str(cursors.get(resource) or "")
+        past_cursor = feed.max_version >= (int(cursor) if cursor.isdigit() else 0)
+        short = served < min(largest, self.spec.page_size) and past_cursor
+        version = str(feed.max_version)
+        return Page(
+            records=records,
+            next_page=None if short else version,
+            high_water_mark=version,
+            remember={key: self._largest_pages[key], **(remember or {})},
+        )
 
     def pull_products(self, *, since: str | None, page: str | None) -> Page[RemoteProduct]:
         feed = self._feed("/products", "products", since=since, page=page)
-        return self._page(feed, [mapping.product_from_json(item) for item in feed.items])
+        return self._page(feed, [mapping.product_from_json(item) for item in feed.items], resource="products")
 
     def pull_stock(self, *, since: str | None, page: str | None) -> Page[RemoteStock]:
         feed = self._feed("/inventory", "inventory", since=since, page=page)
-        names = self._outlet_names() if feed.items else {}
-        return self._page(feed, [mapping.stock_from_json(item, outlet_names=names) for item in feed.items])
+        stock = self._named(feed.items)
+        return self._page(feed, stock, resource="stock", remember=self._outlet_names_to_keep())
 
     def pull_customers(self, *, since: str | None, page: str | None) -> Page[RemoteCustomer]:
         feed = self._feed("/customers", "customers", since=since, page=page)
-        return self._page(feed, [mapping.customer_from_json(item) for item in feed.items])
+        return self._page(
+            feed, [mapping.customer_from_json(item) for item in feed.items], resource="customers"
+        )
 
-    def _outlet_names(self) -> dict[str, str]:
-        # Inventory records name only the outlet id; one list call per connector (one sync run).
+    def _named(self, items: list) -> list[RemoteStock]:
+        """Inventory records, each with its outlet's name (a record names only the outlet id)."""
+        stock = [mapping.stock_from_json(item) for item in items]
+        if not stock:
+            return stock
+        names = self._outlet_names({record.location_remote_id for record in stock})
+        return [replace(record, location_name=names.get(record.location_remote_id, "")) for record in stock]
+
+    def _outlet_names(self, outlet_ids: set[str]) -> dict[str, str]:
+        """Outlet names by id. Outlets are almost never added or renamed, so the names are kept
+        beside the stock cursor and a poll over known outlets reads none; `/outlets` is read again
+        (at most once per connector, i.e. per run) when a record names an outlet the kept names
+        lack, or when they are a day old (`OUTLET_NAMES_MAX_AGE`)."""
         if self._outlets is None:
+            self._outlets, self._outlets_read_at = self._kept_outlet_names()
+        now = datetime.now(UTC)
+        stale = self._outlets_read_at is None or now - self._outlets_read_at >= OUTLET_NAMES_MAX_AGE
+        if not self._outlets_read and (stale or not outlet_ids <= self._outlets.keys()):
             self._outlets = mapping.outlet_names(self.session.get_json("/outlets", purpose="outlet names"))
+            self._outlets_read_at, self._outlets_read = now, True
         return self._outlets
 
+    def _kept_outlet_names(self) -> tuple[dict[str, str], datetime | None]:
+        cursors = self.session.connection.cursors or {}
+        names, read_at = cursors.get(OUTLET_NAMES), cursors.get(OUTLET_NAMES_READ_AT)
+        try:
+            moment = datetime.fromisoformat(read_at)
+        except (TypeError, ValueError):
+            return {}, None
+        return (names, moment) if isinstance(names, dict) and moment.tzinfo else ({}, None)
+
+    def _outlet_names_to_keep(self) -> dict:
+        # Only names this connector read are new; the stock feed saves them with its cursor.
+        if not self._outlets_read:
+            return {}
+        return {OUTLET_NAMES: self._outlets, OUTLET_NAMES_READ_AT: self._outlets_read_at.isoformat()}
+
     def _whole_catalogue(self) -> Iterator[dict]:
+        # Read to the empty page, never ending on a short one: a product past a wrong end would
+        # look deleted to a sweep, which is worse than one more call.
         after = "0"
         while True:
             body = self.session.get_json(
@@ -185,9 +259,7 @@ class VendConnector(Connector):
                 body = self.session.get_json(f"/products/{product_id}/inventory", purpose="product stock")
             except NotFound:
                 continue
-            items = mapping.data_list(body, resource="Lightspeed product inventory")
-            names = self._outlet_names() if items else {}
-            stock.extend(mapping.stock_from_json(item, outlet_names=names) for item in items)
+            stock.extend(self._named(mapping.data_list(body, resource="Lightspeed product inventory")))
         return stock
 
     def find_customer(

@@ -166,12 +166,9 @@ class VendEmulator(Emulator):
         with self.lock:
             while len(self.outlets) < count:
                 number = len(self.outlets)
-                name = OUTLET_NAMES[number] if number < len(OUTLET_NAMES) else f"Outlet {number + 1}"
-                outlet_id = self._new_id("outlet")
-                self.outlets[outlet_id] = {"id": outlet_id, "name": name, "deleted_at": None}
-                for product_id, product in self.product_records.items():
-                    if product["has_inventory"]:
-                        self._store_inventory(product_id, outlet_id, Decimal(0))
+                self.add_outlet(
+                    OUTLET_NAMES[number] if number < len(OUTLET_NAMES) else f"Outlet {number + 1}"
+                )
 
     # Provider-shaped errors ---------------------------------------------------------------------
 
@@ -683,6 +680,21 @@ class VendEmulator(Emulator):
             if location in (outlet["id"], outlet["name"]):
                 return outlet["id"]
         raise KeyError(f"No outlet is called {location!r}")
+
+    def add_outlet(self, name: str) -> str:
+        """A new outlet, with an inventory record of nothing for every product that keeps stock."""
+        with self.lock:
+            outlet_id = self._new_id("outlet")
+            self.outlets[outlet_id] = {"id": outlet_id, "name": name, "deleted_at": None}
+            for product_id, product in self.product_records.items():
+                if product["has_inventory"]:
+                    self._store_inventory(product_id, outlet_id, Decimal(0))
+            return outlet_id
+
+    def rename_outlet(self, location: str, name: str) -> None:
+        """`location` is an outlet id or name. Inventory records do not change with it."""
+        with self.lock:
+            self.outlets[self._outlet_id(location)]["name"] = name
 
     def set_stock(self, remote_id: str, location: str, quantity: Decimal) -> None:
         """`location` is an outlet id or name."""

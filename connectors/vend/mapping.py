@@ -218,7 +218,9 @@ def product_to_json(product: NewProduct) -> dict:
 # Inventory ------------------------------------------------------------------------------------
 
 
-def stock_from_json(data, *, outlet_names: dict[str, str] | None = None) -> RemoteStock:
+def stock_from_json(data) -> RemoteStock:
+    """An inventory record names only its outlet's id: the client adds the outlet's name."""
+
     def build(fields: _Plain | _Checked) -> RemoteStock:
         # 2.0 names the figure `inventory_level` (with `current_amount` beside it).
         quantity = fields.decimal(
@@ -232,7 +234,6 @@ def stock_from_json(data, *, outlet_names: dict[str, str] | None = None) -> Remo
             product_remote_id=fields.str("product_id"),
             location_remote_id=outlet_id,
             quantity=quantity,
-            location_name=(outlet_names or {}).get(outlet_id, ""),
             version=fields.version(),
         )
 

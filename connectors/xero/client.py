@@ -292,23 +292,15 @@ class XeroConnector(Connector):
         refused contact (say, a name another active contact has) fails alone and the others come
         back with their ids (FACTS 1.6). Each call's Idempotency-Key is derived from its
         customers' own keys, as for invoices."""
-        customers, keys = list(customers), list(idempotency_keys)
-        results: list[CustomerResult] = []
-        for start in range(0, len(customers), CONTACTS_BATCH_SIZE):
-            batch = customers[start : start + CONTACTS_BATCH_SIZE]
-            body = self.session.send_json(
-                "PUT",
-                "Contacts",
-                params={"summarizeErrors": "false"},
-                json={"Contacts": [mapping.customer_to_contact(customer) for customer in batch]},
-                headers={
-                    "Idempotency-Key": _digest_key("contacts", keys[start : start + CONTACTS_BATCH_SIZE])
-                },
-                idempotent=True,
-                purpose="create customers",
-            )
-            results.extend(mapping.contact_results(batch, body))
-        return results
+        return self._put_batches(
+            "Contacts",
+            customers,
+            mapping.customer_to_contact,
+            mapping.contact_results,
+            keys=idempotency_keys,
+            size=CONTACTS_BATCH_SIZE,
+            purpose="create customers",
+        )
 
     # Invoices -----------------------------------------------------------------------------------
 
@@ -318,22 +310,7 @@ class XeroConnector(Connector):
         back with their ids (FACTS 1.6). Each call's Idempotency-Key is derived from its drafts'
         own keys, so a retry of the same batch within Xero's ~6 minutes gets the first answer
         instead of duplicates."""
-        drafts = list(invoices)
-        size = self.spec.invoice_batch_size
-        results: list[InvoiceResult] = []
-        for start in range(0, len(drafts), size):
-            batch = drafts[start : start + size]
-            body = self.session.send_json(
-                "PUT",
-                "Invoices",
-                params={"summarizeErrors": "false"},
-                json={"Invoices": [mapping.draft_to_invoice(draft) for draft in batch]},
-                headers={"Idempotency-Key": batch_idempotency_key(batch)},
-                idempotent=True,
-                purpose="post invoices",
-            )
-            results.extend(mapping.invoice_results(batch, body))
-        return results
+        return self._put_batches("Invoices", invoices, mapping.draft_to_invoice, mapping.invoice_results)
 
     def find_invoice_by_reference(self, reference: str) -> RemoteInvoice | None:
         # searchTerm covers InvoiceNumber and Reference without the unoptimised `where` that large
@@ -439,9 +416,24 @@ class XeroConnector(Connector):
                 found.setdefault(payment.reference, payment)
         return found
 
-    def _put_batches(self, key: str, drafts, to_json, read_results) -> list:
+    def _put_batches(
+        self,
+        key: str,
+        drafts,
+        to_json,
+        read_results,
+        *,
+        keys: Sequence[str] | None = None,
+        size: int | None = None,
+        purpose: str | None = None,
+    ) -> list:
+        """PUT `drafts` to `key`, `size` a call (the plan's invoice batch size unless given), with
+        summarizeErrors=false. Each call's Idempotency-Key is derived from its drafts' own keys:
+        `keys`, in the drafts' order, or else each draft's `idempotency_key`."""
         drafts = list(drafts)
-        size = self.spec.invoice_batch_size
+        keys = [draft.idempotency_key for draft in drafts] if keys is None else list(keys)
+        size = size or self.spec.invoice_batch_size
+        kind = key.lower()
         results = []
         for start in range(0, len(drafts), size):
             batch = drafts[start : start + size]
@@ -450,20 +442,16 @@ class XeroConnector(Connector):
                 key,
                 params={"summarizeErrors": "false"},
                 json={key: [to_json(draft) for draft in batch]},
-                headers={"Idempotency-Key": batch_idempotency_key(batch, key.lower())},
+                headers={"Idempotency-Key": _digest_key(kind, keys[start : start + size])},
                 idempotent=True,
-                purpose=f"post {key.lower()}",
+                purpose=purpose or f"post {kind}",
             )
             results.extend(read_results(batch, body))
         return results
 
 
-def batch_idempotency_key(drafts: Sequence[InvoiceDraft | PaymentDraft], kind: str = "invoices") -> str:
-    """At most 128 characters (Xero's limit), the same for the same drafts in the same order."""
-    return _digest_key(kind, [draft.idempotency_key for draft in drafts])
-
-
 def _digest_key(kind: str, keys: Sequence[str]) -> str:
+    """At most 128 characters (Xero's limit), the same for the same keys in the same order."""
     joined = "\n".join(keys)
     return f"{kind}-{hashlib.sha256(joined.encode()).hexdigest()}"
 

@@ -33,7 +33,12 @@ search and one create for all of them).
 Failures, per entry (an `OutboxAttempt` row for every try):
   transient (timeouts, 5xx, unreadable answers) -> RETRYING after 1, 2, 4 ... minutes (capped)
   rate limited / our budget spent                -> RATE_LIMITED until the time given (not an attempt)
-  refused (validation, mapping, authorisation)   -> NEEDS_ATTENTION, the merchant is emailed once
+  our access refused (a revoked grant)           -> PENDING (one needing attention stays so), not an
+                                                    attempt and no email of its own: the connection
+                                                    needs reconnecting, its owners get the one
+                                                    "access lost" email, and the entry is due the
+                                                    moment the merchant reconnects
+  refused (validation, mapping)                  -> NEEDS_ATTENTION, the merchant is emailed once
                                                     and the entry is retried every few hours
   `OUTBOX_MAX_ATTEMPTS` attempts                 -> GIVEN_UP, emailed once, retryable by hand
 """
@@ -580,13 +585,10 @@ def _fail_with_error(entry: OutboxEntry, exc: ConnectorError, now, summary, *, s
             until=until,
             message=f"{name} asked us to wait; posting resumes at {until:%Y-%m-%d %H:%M} UTC.",
         )
+    elif isinstance(exc, AuthorizationRevoked):
+        _wait_for_reconnection(entry, now, summary)
     else:
-        if isinstance(exc, AuthorizationRevoked):
-            message = (
-                f"{name} no longer accepts this connection. Please reconnect {name} from your dashboard."
-            )
-            messages = [exc.message]
-        elif isinstance(exc, ValidationFailed):
+        if isinstance(exc, ValidationFailed):
             message, messages = _refusal(entry, exc.messages), list(exc.messages)
         else:
             message, messages = _refusal(entry, [exc.message]), [exc.message]
@@ -642,6 +644,31 @@ def _fail(
         notifications.notify_needs_attention(entry, first_time=entry.claimed_from != State.NEEDS_ATTENTION)
     elif state == State.GIVEN_UP:
         notifications.notify_given_up(entry)
+
+
+def _wait_for_reconnection(entry: OutboxEntry, now: datetime, summary: PostingSummary) -> None:
+    """The provider refused our access, not the entry: the connection is marked as needing
+    reconnection (`connections.mark_needs_reauth`, which emails the owners once for the cause) and
+    posting skips it until then. So the entry goes back untried, due at once, with no attempt
+    counted and no email of its own. One that already needed attention still does: its refusal
+    stands until a try after the reconnect says otherwise."""
+    name = entry.connection.spec.name
+    message = (
+        f"{name} no longer accepts this connection; this {NOUNS[entry.kind]} posts once you reconnect {name}."
+    )
+    if entry.claimed_from == State.NEEDS_ATTENTION:
+        entry.state = State.NEEDS_ATTENTION
+    else:
+        entry.state = State.PENDING
+        entry.last_error = message
+    entry.next_attempt_at = now
+    entry.claimed_until = None
+    with transaction.atomic():
+        entry.save(
+            update_fields=["state", "next_attempt_at", "claimed_until", "outcome_unknown", "last_error"]
+        )
+        OutboxAttempt.objects.create(entry=entry, at=now, outcome=Outcome.ACCESS_LOST, message=message)
+    summary.released += 1
 
 
 def _mark_posted(

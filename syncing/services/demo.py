@@ -125,8 +125,7 @@ def serve(demo: Demo, *, port: int) -> None:
 def connect_through_consent(
     tenant: Tenant, provider_key: str, emulator_url: str, site_url: str
 ) -> Connection:
-    """Connect the tenant to the emulated provider as a merchant would: open the consent page,
-    press Allow, and hand the callback's code and state to `connect_complete`."""
+    """Connect the tenant to the emulated provider as a merchant would."""
     name = get_provider(provider_key).name
     connection, _ = Connection.objects.get_or_create(
         tenant=tenant, provider=provider_key, defaults={"base_url": emulator_url}
@@ -134,29 +133,43 @@ def connect_through_consent(
     # The emulators start with fresh data each run: read everything again on the first poll.
     Connection.objects.filter(pk=connection.pk).update(base_url=emulator_url, cursors={}, next_poll_at=None)
     connection.base_url = emulator_url
-    redirect_uri = f"{site_url}/connections/{provider_key}/callback/"
-    authorise_url = connections.connect_start(connection, redirect_uri=redirect_uri)
-    with requests.Session() as browser:
-        page = browser.get(authorise_url, timeout=HTTP_TIMEOUT)
-        if page.status_code != 200:
-            raise DemoError(f"{name}'s consent page answered {page.status_code} at {authorise_url}.")
-        form = ConsentForm.read(page.text)
-        answer = browser.post(
-            page.url, data={**form, "decision": "allow"}, allow_redirects=False, timeout=HTTP_TIMEOUT
-        )
-    location = answer.headers.get("Location", "")
-    if answer.status_code not in (302, 303) or not location.startswith(redirect_uri):
+    connection = authorise_through_consent(
+        connection, redirect_uri=f"{site_url}/connections/{provider_key}/callback/"
+    )
+    if connection.status != Connection.Status.ACTIVE:
+        raise DemoError(f"The {name} connection is {connection.get_status_display().lower()}, not active.")
+    return connection
+
+
+def authorise_through_consent(connection: Connection, *, redirect_uri: str) -> Connection:
+    """Connect or reconnect as a merchant does: open the emulator's consent page, press Allow,
+    and hand the callback's code and state to `connect_complete`."""
+    name = get_provider(connection.provider).name
+    location = answer_consent(connections.connect_start(connection, redirect_uri=redirect_uri), "allow")
+    if not location.startswith(redirect_uri):
         raise DemoError(f"{name}'s consent page did not send us back to {redirect_uri}.")
     callback = dict(parse_qsl(urlsplit(location).query))
     if "error" in callback:
         raise DemoError(f"{name} refused the demo's sign-in: {callback['error']}.")
     code, state = callback.pop("code", ""), callback.pop("state", "")
-    connection = connections.connect_complete(
-        state=state, code=code, redirect_uri=redirect_uri, extra=callback
-    )
-    if connection.status != Connection.Status.ACTIVE:
-        raise DemoError(f"The {name} connection is {connection.get_status_display().lower()}, not active.")
-    return connection
+    return connections.connect_complete(state=state, code=code, redirect_uri=redirect_uri, extra=callback)
+
+
+def answer_consent(authorise_url: str, decision: str) -> str:
+    """Open a provider's consent page and press one of its buttons ("allow" or "deny"), as a
+    browser would; the address the provider sends the merchant back to ("" when it sends them
+    nowhere)."""
+    with requests.Session() as browser:
+        page = browser.get(authorise_url, timeout=HTTP_TIMEOUT)
+        if page.status_code != 200:
+            raise DemoError(f"The consent page answered {page.status_code} at {authorise_url}.")
+        answer = browser.post(
+            page.url,
+            data={**ConsentForm.read(page.text), "decision": decision},
+            allow_redirects=False,
+            timeout=HTTP_TIMEOUT,
+        )
+    return answer.headers.get("Location", "") if answer.status_code in (302, 303) else ""
 
 
 class ConsentForm(HTMLParser):

@@ -272,7 +272,7 @@ def follow_feed(
             run.fetched += len(page.records)
             store(connection=connection, run=run, records=page.records, now=timezone.now())
             if keep_cursor and page.high_water_mark is not None:
-                save_cursor(connection, resource, page.high_water_mark)
+                save_cursor(connection, resource, page.high_water_mark, beside=page.remember)
                 run.cursor_after = page.high_water_mark
             save_progress(run)
         job.beat()
@@ -283,14 +283,15 @@ def follow_feed(
             return
 
 
-def save_cursor(connection: Connection, resource: str, value: str) -> None:
-    """Set one resource's cursor without losing another resource's, written by a concurrent run.
+def save_cursor(connection: Connection, resource: str, value: str, *, beside: dict | None = None) -> None:
+    """Set one resource's cursor (and what the connector keeps `beside` it) without losing another
+    resource's, written by a concurrent run.
 
     Called inside the page's transaction: PostgreSQL locks the row with `select_for_update`;
     SQLite ignores that but our connections BEGIN IMMEDIATE (settings), so the transaction already
     holds the database's write lock and the read-modify-write cannot interleave.
     """
     cursors = Connection.objects.select_for_update().values_list("cursors", flat=True).get(pk=connection.pk)
-    cursors = {**(cursors or {}), resource: value}
+    cursors = {**(cursors or {}), resource: value, **(beside or {})}
     Connection.objects.filter(pk=connection.pk).update(cursors=cursors)
     connection.cursors = cursors

@@ -12,13 +12,6 @@ from tests import factories
 KEYS_URL = "/api/v1/connections"
 
 
-@pytest.fixture
-def unleashed(start_emulator, settings):
-    app = start_emulator("unleashed")
-    settings.UNLEASHED_BASE_URL = app.public_url
-    return app
-
-
 def post(client, body):
     return client.post(KEYS_URL, body, content_type="application/json")
 

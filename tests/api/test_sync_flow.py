@@ -7,24 +7,14 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-import requests
 from django.test import Client
 from django.utils import timezone
 
 from syncing.models import Connection, EventDelivery, SyncFlowLink
 from syncing.services import outbound
-from syncing.services.demo import ConsentForm
+from tests.consent import answer_consent
 
 PLATFORM = "https://platform.example/done?ref=7"
-TIMEOUT = (5, 30)
-
-
-@pytest.fixture
-def xero(start_emulator, settings):
-    app = start_emulator("xero")
-    settings.XERO_BASE_URL = app.public_url
-    return app
 
 
 def issue(api, tenant, **body) -> dict:
@@ -43,18 +33,6 @@ def open_flow(merchant: Client, url: str):
     """Open the link and press Start, as the merchant does."""
     assert merchant.get(url).status_code == 200
     return merchant.post(url)
-
-
-def answer_consent(authorize_url: str, decision: str) -> str:
-    with requests.Session() as browser:
-        page = browser.get(authorize_url, timeout=TIMEOUT)
-        answer = browser.post(
-            page.url,
-            data={**ConsentForm.read(page.text), "decision": decision},
-            allow_redirects=False,
-            timeout=TIMEOUT,
-        )
-    return path_of(answer.headers["Location"])
 
 
 def test_the_url_carries_a_passcode_of_which_only_a_hash_is_kept(api, tenant):

@@ -6,30 +6,16 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from django.test import Client
 from django.urls import reverse
 
 from syncing.models import Connection, SyncFlowLink
 from tests import factories
-from tests.api.test_sync_flow import PLATFORM, answer_consent, open_flow, path_of
+from tests.api.test_sync_flow import PLATFORM, open_flow, path_of
+from tests.consent import answer_consent
 
 PROGRESS = reverse("syncing:sync_flow_progress")
 API_KEY = reverse("syncing:sync_flow_api_key", args=["unleashed"])
-
-
-@pytest.fixture
-def xero(start_emulator, settings):
-    app = start_emulator("xero")
-    settings.XERO_BASE_URL = app.public_url
-    return app
-
-
-@pytest.fixture
-def unleashed(start_emulator, settings):
-    app = start_emulator("unleashed")
-    settings.UNLEASHED_BASE_URL = app.public_url
-    return app
 
 
 def started(api, tenant, **body) -> Client:

@@ -16,24 +16,10 @@ from connectors.errors import AuthorizationRevoked
 from connectors.http import connector_for
 from syncing.models import Connection
 from syncing.services.demo import ConsentForm
-from tests.dashboard.test_connect_flow import answer_consent
+from tests.consent import answer_consent
 
 pytestmark = pytest.mark.django_db
 SITE_URL = "https://sync.example.com"
-
-
-@pytest.fixture
-def xero(start_emulator, settings):
-    app = start_emulator("xero")
-    settings.XERO_BASE_URL = app.public_url
-    return app
-
-
-@pytest.fixture
-def unleashed(start_emulator, settings):
-    app = start_emulator("unleashed")
-    settings.UNLEASHED_BASE_URL = app.public_url
-    return app
 
 
 def lose_access(revoke, refused_call) -> str:

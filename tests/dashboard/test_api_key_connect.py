@@ -12,13 +12,6 @@ pytestmark = pytest.mark.django_db
 URL = reverse("syncing:connect_api_key", args=["unleashed"])
 
 
-@pytest.fixture
-def unleashed(start_emulator, settings):
-    app = start_emulator("unleashed")
-    settings.UNLEASHED_BASE_URL = app.public_url
-    return app
-
-
 def test_pressing_connect_opens_the_api_key_form(alice, client_for):
     response = client_for(alice).post(reverse("syncing:connect", args=["unleashed"]))
     assert response["Location"] == URL

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import pytest
-import requests
 from django.urls import reverse
 
 from syncing.models import Connection
-from syncing.services.demo import ConsentForm
 from tests import factories
+from tests.consent import answer_consent
 
 pytestmark = pytest.mark.django_db
-TIMEOUT = (5, 30)
-
-
-@pytest.fixture
-def xero(start_emulator, settings):
-    app = start_emulator("xero")
-    settings.XERO_BASE_URL = app.public_url
-    return app
 
 
 def start_connecting(client) -> str:
@@ -28,21 +17,6 @@ def start_connecting(client) -> str:
     response = client.post(reverse("syncing:connect", args=["xero"]))
     assert response.status_code == 302
     return response["Location"]
-
-
-def answer_consent(authorize_url: str, decision: str) -> str:
-    """Open the provider's consent page and press a button, as a browser would; the path and
-    query the provider sends the merchant back to."""
-    with requests.Session() as browser:
-        page = browser.get(authorize_url, timeout=TIMEOUT)
-        answer = browser.post(
-            page.url,
-            data={**ConsentForm.read(page.text), "decision": decision},
-            allow_redirects=False,
-            timeout=TIMEOUT,
-        )
-    back = urlsplit(answer.headers["Location"])
-    return f"{back.path}?{back.query}"
 
 
 def test_connecting_xero_end_to_end_activates_the_connection(xero, alice, client_for):

@@ -153,6 +153,22 @@ def test_outbox_filters_by_state_and_shows_the_providers_message(shop, tenant, a
     assert "not a valid code" in response.content.decode()
 
 
+def test_entry_waiting_for_a_reconnect_links_to_the_reconnect_page(shop, alice, client_for):
+    connection = shop["connection"]
+    Connection.objects.filter(pk=connection.pk).update(status=Connection.Status.NEEDS_REAUTH)
+    entry = factories.OutboxEntryFactory(
+        sale__tenant=connection.tenant,
+        connection=connection,
+        last_error="Xero no longer accepts this connection; this invoice posts once you reconnect Xero.",
+    )
+
+    page = client_for(alice).get(reverse("syncing:outbox_entry", args=[entry.pk])).content.decode()
+
+    assert "this invoice posts once you reconnect Xero" in page
+    assert reverse("syncing:access_lost", args=[connection.pk]) in page
+    assert reverse("syncing:connection_settings", args=[connection.pk]) not in page
+
+
 def test_retry_puts_a_given_up_entry_back_in_the_queue(shop, alice, client_for):
     entry = shop["entry"]
     client_for(alice).post(reverse("syncing:retry_entry", args=[entry.pk]))

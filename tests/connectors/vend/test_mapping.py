@@ -97,12 +97,9 @@ def test_feed_page_without_version_max_is_a_provider_bug():
 
 
 def test_inventory_record_maps_outlet_and_level():
-    stock = mapping.stock_from_json(
-        sample("inventory.json"), outlet_names={"0adaafb3-6583-11e5-fb60-c34e1a6a4d7c": "Main Street"}
-    )
+    stock = mapping.stock_from_json(sample("inventory.json"))
     assert stock.product_remote_id == "0adfd74a-153e-11e9-fa42-67b5781ba1fb"
     assert stock.location_remote_id == "0adaafb3-6583-11e5-fb60-c34e1a6a4d7c"
-    assert stock.location_name == "Main Street"
     assert stock.quantity == Decimal("14")
     assert stock.version == "7321187"
 

@@ -100,7 +100,8 @@ def test_pull_broken_after_a_stored_page_resumes_after_that_page(connection, emu
 
     assert resumed.cursor_before == crashed.cursor_after
     assert (resumed.fetched, resumed.updated) == (1, 1)
-    assert emulator.calls("GET", "/products") == 2  # the changed product's page, then the empty one
+    # The changed product's page alone: short of the 3 the crashed run's page held, it ends the read.
+    assert emulator.calls("GET", "/products") == 1
 
 
 @pytest.mark.parametrize("provider", ["xero"])
