@@ -25,7 +25,7 @@ from connectors.http import connector_for
 from connectors.records import NewProduct, RemoteProduct
 from syncing import selectors
 from syncing.models import Connection, LinkMethod, Product, ProductLink, SyncRun, Tenant
-from syncing.services import runs
+from syncing.services import pipeline, runs
 from syncing.services.leases import claim
 from syncing.services.links import live_link, save_link
 from syncing.services.read_ahead import read_ahead
@@ -65,7 +65,13 @@ def pull_changed_products(
         connector = connector_for(connection, run=job.run, priority=Priority.POLL)
         with read_ahead(connector.pull_products) as fetch:
             runs.follow_feed(
-                job, resource="products", fetch=fetch, store=store_products, on_page=on_page, since=since
+                job,
+                resource="products",
+                fetch=fetch,
+                store=store_products,
+                on_page=on_page,
+                since=since,
+                in_turns=True,
             )
 
     return runs.leased_run(
@@ -99,11 +105,20 @@ class _Local:
 
 
 def store_products(
-    *, connection: Connection, run: SyncRun, records: Sequence[RemoteProduct], now: datetime
+    *,
+    connection: Connection,
+    run: SyncRun,
+    records: Sequence[RemoteProduct],
+    now: datetime,
+    turn: pipeline.Turn | None = None,
 ) -> dict[str, int]:
     """Upsert one page of remote products and their links; count into `run`.
-    Returns remote id -> local product id for the records stored."""
+    Returns remote id -> local product id for the records stored. Given `turn`, the page is
+    stored beside the one before it, in line behind it (`pipeline`)."""
     records = list({record.remote_id: record for record in records}.values())
+    if turn:
+        remote_ids, codes = {r.remote_id for r in records}, {r.code for r in records if r.code}
+        turn.claim(remote_id=remote_ids, sku=codes)
     # Read only the columns the decisions need, as tuples: a model instance per row costs more than
     # the query itself on a large page.
     local_columns = ("sku", *PRODUCT_FIELDS, "remote_updated_at")
@@ -126,6 +141,13 @@ def store_products(
         if link_remote_id is not None:
             link_of_product[pk] = (link_remote_id, link_deleted)
     by_sku = {product.sku: product for product in by_pk.values()}
+    if turn:
+        # A link or product this page writes is found by one of these keys: by its own SKU (a
+        # rename's old one too), or its link's remote id (an adopted product's old link).
+        turn.touching(
+            remote_id=remote_ids.union(remote_id for remote_id, _ in link_of_product.values()),
+            sku=codes.union(by_sku),
+        )
     deleted_here = {r.remote_id for r in records if r.deleted}
 
     # Decide which local row (by SKU) each record lands on; one record per row per statement.

@@ -8,6 +8,7 @@ connection not active) is recorded as SKIPPED so the dashboard can say why nothi
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from connectors.errors import (
     ValidationFailed,
 )
 from syncing.models import ApiCall, Connection, SyncRun
+from syncing.services import pipeline
 from syncing.services.leases import LEASE_TTL, new_holder, release_lease, renew_lease, take_lease
 from syncing.services.outbound import emit_event
 
@@ -256,31 +258,66 @@ def follow_feed(
     store: Callable[..., object],
     on_page: Callable[[int], None] | None = None,
     since: str | None = None,
+    in_turns: bool = False,
 ) -> None:
     """The page loop every change feed shares: fetch, store, advance the cursor, commit, repeat.
     `since` stays the cursor the run started from; the connector's page token carries the rest.
 
     Given `since` (a backfill; "" reads the whole feed), the feed is read from there and the
-    connection's cursor is left alone: a re-read must never move it backwards."""
+    connection's cursor is left alone: a re-read must never move it backwards.
+
+    `in_turns`: `store` takes a `turn` (`pipeline.Turn`) and says through it which rows it reads
+    and writes, so the next page may be stored beside it on a second connection where the
+    database allows (`pipeline`); pages still commit with their cursors one by one, in order."""
     connection, run = job.connection, job.run
     keep_cursor = since is None
     since = (connection.cursors.get(resource) if keep_cursor else since) or None
-    page_token = None
-    while True:
-        page = fetch(since=since, page=page_token)
+
+    def store_page(page: Page, turn: pipeline.Turn | None) -> None:
+        # The page counts apart from the run and into it in page order, as its cursor moves.
+        counted = SyncRun(fetched=len(page.records))
         with transaction.atomic():
-            run.fetched += len(page.records)
-            store(connection=connection, run=run, records=page.records, now=timezone.now())
+            extra = {"turn": turn} if turn else {}
+            store(connection=connection, run=counted, records=page.records, now=timezone.now(), **extra)
+            if turn:
+                turn.follow()
+            _add_counts(run, counted)
             if keep_cursor and page.high_water_mark is not None:
                 save_cursor(connection, resource, page.high_water_mark, beside=page.remember)
                 run.cursor_after = page.high_water_mark
             save_progress(run)
+
+    def stored(size: int) -> None:
         job.beat()
         if on_page:
-            on_page(len(page.records))
-        page_token = page.next_page
-        if page_token is None:
-            return
+            on_page(size)
+
+    page_token = None
+    if not (in_turns and pipeline.available()):
+        while True:
+            page = fetch(since=since, page=page_token)
+            store_page(page, None)
+            stored(len(page.records))
+            page_token = page.next_page
+            if page_token is None:
+                return
+    with pipeline.Line() as line:
+        while True:
+            page = fetch(since=since, page=page_token)
+            for size in line.store(functools.partial(store_page, page), len(page.records)):
+                stored(size)
+            page_token = page.next_page
+            if page_token is None:
+                break
+        for size in line.close():
+            stored(size)
+
+
+def _add_counts(run: SyncRun, page: SyncRun) -> None:
+    for name in ("fetched", "created", "updated", "unchanged", "failed"):
+        setattr(run, name, getattr(run, name) + getattr(page, name))
+    room = MAX_RECORD_ERRORS - len(run.record_errors)
+    run.record_errors.extend(page.record_errors[: max(room, 0)])
 
 
 def save_cursor(connection: Connection, resource: str, value: str, *, beside: dict | None = None) -> None:

@@ -14,7 +14,7 @@ from connectors.base import Priority
 from connectors.http import connector_for
 from connectors.records import RemoteStock
 from syncing.models import Connection, Location, ProductLink, StockLevel, SyncRun
-from syncing.services import runs
+from syncing.services import pipeline, runs
 from syncing.services.read_ahead import read_ahead
 from syncing.services.upsert import among, upsert
 
@@ -25,7 +25,9 @@ def pull_changed_stock(
     def work(job: runs.Job) -> None:
         connector = connector_for(connection, run=job.run, priority=Priority.POLL)
         with read_ahead(connector.pull_stock) as fetch:
-            runs.follow_feed(job, resource="stock", fetch=fetch, store=store_stock, on_page=on_page)
+            runs.follow_feed(
+                job, resource="stock", fetch=fetch, store=store_stock, on_page=on_page, in_turns=True
+            )
 
     return runs.leased_run(
         connection=connection, kind=SyncRun.Kind.STOCK, trigger=trigger, cursor_key="stock", work=work
@@ -38,9 +40,19 @@ def _location_name(connection: Connection, record: RemoteStock) -> str:
 
 
 def store_stock(
-    *, connection: Connection, run: SyncRun, records: Sequence[RemoteStock], now: datetime
+    *,
+    connection: Connection,
+    run: SyncRun,
+    records: Sequence[RemoteStock],
+    now: datetime,
+    turn: pipeline.Turn | None = None,
 ) -> None:
-    """Upsert one page of stock positions: locations created in one statement, levels in another."""
+    """Upsert one page of stock positions: locations created in one statement, levels in another.
+    Given `turn`, the page is stored beside the one before it, in line behind it (`pipeline`)."""
+    if turn:
+        # A level is one row per product and location, found by both.
+        levels = {(r.product_remote_id, _location_name(connection, r)) for r in records}
+        turn.claim(level=levels, location={name for _, name in levels})
     product_ids = dict(
         ProductLink.objects.filter(
             connection=connection,
@@ -54,6 +66,9 @@ def store_stock(
     wanted = {_location_name(connection, r): r.location_remote_id for r in records}
     locations = Location.objects.filter(tenant_id=connection.tenant_id, name__in=wanted)
     location_ids = dict(locations.values_list("name", "pk"))
+    if turn:
+        # A location is written only to create it.
+        turn.touching(level=levels, location=wanted.keys() - location_ids.keys())
     if len(location_ids) < len(wanted):
         # Only the first page that names a location creates it; later pages just read it.
         Location.objects.bulk_create(

@@ -11,9 +11,9 @@ object per row. Values the same for every row travel once. Elsewhere (SQLite)
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 
+import orjson
 from django.db import connection as db
 from django.db.models import Model
 from django.db.models.expressions import RawSQL
@@ -26,7 +26,7 @@ BATCH_SIZE = 5_000
 
 def among(values: Iterable[str | int], *, integers: bool = False) -> RawSQL:
     """The right-hand side of `column__in=` for many values: one JSON parameter, not one each."""
-    listed = json.dumps(list(values))
+    listed = orjson.dumps(list(values)).decode()
     if db.vendor == "postgresql":
         cast = "::bigint" if integers else ""
         return RawSQL(f"SELECT jsonb_array_elements_text(%s::jsonb){cast}", (listed,))
@@ -102,9 +102,10 @@ def _upsert_postgresql(model, rows, constants, unique_fields, update_fields, ret
         f"{', '.join(f'{column[name]} = EXCLUDED.{column[name]}' for name in update_fields)}"
         + (f" RETURNING {quote(meta.pk.column)}, {conflict}" if returning else "")
     )
-    payload = json.dumps(
+    # orjson: the standard encoder took a tenth of a page's storing on large pages.
+    payload = orjson.dumps(
         [_as_json([row[name] for row in rows], f) for name, f in zip(names, given, strict=True)]
-    )
+    ).decode()
     params = [payload, *(f.get_db_prep_save(value, db) for f, value in once)]
     with db.cursor() as cursor:
         cursor.execute(sql, params)
@@ -112,13 +113,10 @@ def _upsert_postgresql(model, rows, constants, unique_fields, update_fields, ret
 
 
 def _as_json(values: list, field) -> list:
-    """One column's values as JSON can carry them: decimals and moments as the text PostgreSQL
-    parses for numeric and timestamptz."""
-    kind = field.get_internal_type()
-    if kind == "DecimalField":
+    """One column's values as JSON can carry them: decimals as the text PostgreSQL parses for
+    numeric; moments orjson writes in ISO 8601 itself, as timestamptz parses them."""
+    if field.get_internal_type() == "DecimalField":
         return [None if value is None else str(value) for value in values]
-    if kind in ("DateTimeField", "DateField"):
-        return [None if value is None else value.isoformat() for value in values]
     return values
 
 
