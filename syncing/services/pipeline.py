@@ -113,6 +113,24 @@ class _Storer:
         self.thread.join()
 
 
+class InPlace:
+    """A `Line` one page wide on the caller's connection: each page is stored as it is handed over
+    and retired at once (SQLite, or inside a transaction)."""
+
+    def store(self, store: Callable[[Turn | None], None], label: object) -> list:
+        store(None)
+        return [label]
+
+    def close(self) -> list:
+        return []
+
+    def __enter__(self) -> InPlace:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        return None
+
+
 class Line:
     """Pages stored `WIDTH` at a time, retired in page order. `store` hands the next page over and
     returns the labels of the pages retired to make room for it; `close` retires the rest. A

@@ -293,15 +293,7 @@ def follow_feed(
             on_page(size)
 
     page_token = None
-    if not (in_turns and pipeline.available()):
-        while True:
-            page = fetch(since=since, page=page_token)
-            store_page(page, None)
-            stored(len(page.records))
-            page_token = page.next_page
-            if page_token is None:
-                return
-    with pipeline.Line() as line:
+    with pipeline.Line() if in_turns and pipeline.available() else pipeline.InPlace() as line:
         while True:
             page = fetch(since=since, page=page_token)
             for size in line.store(functools.partial(store_page, page), len(page.records)):
