@@ -600,13 +600,16 @@ class TradingMonth:
 
         connections = {"xero": self.xero_conn, "vend": self.vend_conn}
         per_day: dict[str, dict[int, Counter]] = {key: defaultdict(Counter) for key in connections}
+        by_purpose: dict[str, Counter] = {key: Counter() for key in connections}
         for key, connection in connections.items():
             calls = ApiCall.objects.filter(connection=connection).values_list(
                 "at", "purpose", "run__kind", "run__trigger"
             )
             for at, purpose, kind, trigger in calls:
-                day = (at - START).days
-                per_day[key][min(day, self.plan.days + 1)][_job(purpose, kind, trigger)] += 1
+                day = min((at - START).days, self.plan.days + 1)
+                per_day[key][day][_job(purpose, kind, trigger)] += 1
+                if 1 <= day <= self.plan.days:
+                    by_purpose[key][purpose] += 1
         month_days = range(1, self.plan.days + 1)
         calls = {}
         for key, days in per_day.items():
@@ -618,6 +621,7 @@ class TradingMonth:
                 "import_day_0": sum(days.get(0, Counter()).values()),
                 "month": dict(month),
                 "month_total": api,
+                "month_by_purpose": dict(by_purpose[key].most_common()),
                 "per_day_mean": round(api / self.plan.days, 1),
                 "per_day_max": max((_api_calls(days.get(d, Counter())) for d in month_days), default=0),
                 "per_day": {d: dict(days.get(d, Counter())) for d in month_days},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from itertools import pairwise
 from statistics import median
@@ -116,7 +117,8 @@ def feed_seen_until(connection: Connection) -> datetime | None:
 def effective_poll_interval(connection: Connection, *, now: datetime | None = None) -> timedelta:
     """The time to the connection's next poll: its poll interval, never longer than the two hours
     the product promises. When the month's plan cannot pay for polls that often until it resets,
-    the interval stretches, evenly over the time left, to what it can pay for (up to two hours).
+    the interval stretches, evenly over the time left, to what it can pay for (up to two hours;
+    beyond that invoices hold back, see `poll_shortfall`).
 
     Polls may spend the calls left to them (`left_for(Priority.POLL)`) less what the other jobs
     will need until the reset, projected from what they spent so far this month at the same pace;
@@ -135,6 +137,18 @@ def effective_poll_interval(connection: Connection, *, now: datetime | None = No
         timedelta(seconds=round((pace.until_reset * per_poll / affordable).total_seconds())),
         MAX_POLL_INTERVAL,
     )
+
+
+def poll_shortfall(connection: Connection, *, now: datetime | None = None) -> float:
+    """How far the month's plan falls short of paying for a poll every two hours (the product's
+    promise) until it resets: the calls those polls need over the calls left to them once the
+    other jobs' projected need is met (`_calls_left_for_polls`). At 1 or less the plan pays; above
+    it, invoices wait longer for fuller batches (`invoices.services.pacing.batch_wait`), so posting
+    and linking spend less and the promise keeps its calls."""
+    pace = month_pace(connection, now=now)
+    needed = _calls_per_poll(connection) * (pace.until_reset / MAX_POLL_INTERVAL)
+    affordable = _calls_left_for_polls(connection, pace)
+    return needed / affordable if affordable > 0 else math.inf
 
 
 def _calls_left_for_polls(connection: Connection, pace: MonthPace) -> float:

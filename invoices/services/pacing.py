@@ -2,8 +2,10 @@
 
 A sale's invoice (or a refund's credit note) queued for such a provider waits until a full batch
 is due or the oldest has waited `batch_wait`: `OUTBOX_BATCH_WAIT_MINUTES`, stretched by as much
-as the month's plan is spent ahead of the calendar, so a plan running short posts fewer, fuller
-batches. The wait is bounded by `MAX_BATCH_WAIT`. Only entries never tried wait: retries keep
+as the month's plan is spent ahead of the calendar, and in proportion to how far the plan falls
+short of paying for polls every two hours (`syncing.selectors.poll_shortfall`), so a plan running
+short posts fewer, fuller batches and the catalogue stays within its promise. The wait is bounded
+by `MAX_BATCH_WAIT`. Only entries never tried wait: retries keep
 their own timing, and anything else due on the connection (a retry, a summary, a payment, an entry
 retried by hand) takes the waiting entries along, since that call is made anyway. Providers that
 take one invoice per call post each at once: waiting would save them nothing.
@@ -19,6 +21,7 @@ from django.db.models import F, Q
 from connectors.budget import month_pace
 from invoices.models import OutboxEntry
 from syncing.models import Connection
+from syncing.selectors import poll_shortfall
 
 # Longest an invoice waits for its batch, however short the plan runs: it reaches the ledger the
 # same working day.
@@ -38,8 +41,13 @@ def waiting_for_batch() -> Q:
 def batch_wait(connection: Connection, *, now: datetime) -> timedelta:
     """How long the oldest waiting entry may wait for its batch to fill."""
     base = timedelta(minutes=settings.OUTBOX_BATCH_WAIT_MINUTES)
+    longest = max(base, MAX_BATCH_WAIT)
+    # Each claim costs a post and, for its new customers, a search and a create: fewer, fuller
+    # claims free calls for the polls that keep remote changes within the two-hour promise.
+    stretch = min(max(poll_shortfall(connection, now=now), 1.0), longest / base)
     ahead = month_pace(connection, now=now).ahead
-    return min(base + max(ahead, timedelta(0)), max(base, MAX_BATCH_WAIT))
+    stretched = timedelta(seconds=round((base * stretch).total_seconds()))
+    return min(stretched + max(ahead, timedelta(0)), longest)
 
 
 def holds_for_batch(connection: Connection, *, waiting: int, oldest: datetime, now: datetime) -> bool:

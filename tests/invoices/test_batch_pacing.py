@@ -1,5 +1,6 @@
 """New invoices for a provider that takes many per call wait for a full batch, or until the oldest
-has waited the batch wait, which stretches while the month's plan is spent ahead of the calendar.
+has waited the batch wait, which stretches while the month's plan is spent ahead of the calendar
+or cannot pay for polls every two hours.
 Providers that take one per call, retries and entries retried by hand are not held."""
 
 from datetime import UTC, datetime, timedelta
@@ -13,11 +14,13 @@ from invoices.selectors import connections_with_due_entries
 from invoices.services.pacing import MAX_BATCH_WAIT, batch_wait
 from invoices.services.posting import retry_outbox_entry
 from invoices.tasks import post_outbox_task
+from syncing.models import SyncRun
 from tests import factories
 
 State = OutboxEntry.State
-# March has 744 hours: a plan of 744 calls is one call an hour, so each call spent ahead of the
-# calendar is an hour.
+# March has 744 hours: a plan of 7,440 calls is ten calls an hour, so each ten calls spent ahead of
+# the calendar are an hour.
+MARCH_1 = datetime(2026, 3, 1, tzinfo=UTC)
 MARCH_11 = datetime(2026, 3, 11, tzinfo=UTC)
 
 
@@ -62,23 +65,52 @@ def test_waiting_invoices_are_posted_once_the_oldest_has_waited_the_batch_wait(
 @pytest.mark.parametrize(
     "used, wait",
     [
-        (200, timedelta(minutes=30)),  # behind the calendar (240 hours in): the plain wait
-        (242, timedelta(hours=2, minutes=30)),  # two hours ahead: two hours longer
-        (400, MAX_BATCH_WAIT),  # far ahead: never longer than the bound
+        (2_000, timedelta(minutes=30)),  # behind the calendar (240 hours in): the plain wait
+        (2_420, timedelta(hours=2, minutes=30)),  # two hours ahead: two hours longer
+        (4_000, MAX_BATCH_WAIT),  # far ahead: never longer than the bound
     ],
 )
 def test_the_wait_stretches_as_the_plan_is_spent_ahead_of_the_calendar(tenant, settings, used, wait):
     settings.OUTBOX_BATCH_WAIT_MINUTES = 30
-    connection = factories.ConnectionFactory(tenant=tenant, provider="xero", monthly_call_limit=744)
+    tenant.monthly_call_allowance = 10**9
+    tenant.save()
+    connection = factories.ConnectionFactory(tenant=tenant, provider="xero", monthly_call_limit=7_440)
     factories.BudgetWindowFactory(
         connection=connection,
         kind=Window.MONTH,
         starts_at=datetime(2026, 3, 1, tzinfo=UTC),
-        limit=744,
+        limit=7_440,
         used=used,
     )
 
     assert batch_wait(connection, now=MARCH_11) == wait
+
+
+def test_the_wait_stretches_as_far_as_the_plan_falls_short_of_two_hour_polls(tenant, settings):
+    # A 5,000-call plan, 1,370 spent by March 11, 60 of them on polls of 3 calls: the other 1,310
+    # in 240 hours project to 2,751 in the 504 left, so polls may spend 4,500 - 1,370 - 2,751 = 379
+    # calls where a poll every two hours needs 3 x 252 = 756. Short by 756 / 379: invoices wait
+    # 30 minutes x 1.995, to the second.
+    settings.OUTBOX_BATCH_WAIT_MINUTES = 30
+    tenant.monthly_call_allowance = 10**9
+    tenant.save()
+    connection = factories.ConnectionFactory(tenant=tenant, provider="xero", monthly_call_limit=5_000)
+    factories.BudgetWindowFactory(
+        connection=connection, kind=Window.MONTH, starts_at=MARCH_1, limit=5_000, used=1_370
+    )
+    for hour in range(20):
+        for kind in (SyncRun.Kind.PRODUCTS, SyncRun.Kind.STOCK, SyncRun.Kind.CUSTOMERS):
+            started = MARCH_1 + timedelta(hours=hour)
+            factories.SyncRunFactory(
+                connection=connection,
+                kind=kind,
+                status=SyncRun.Status.SUCCEEDED,
+                started_at=started,
+                finished_at=started + timedelta(seconds=5),
+                api_calls=1,
+            )
+
+    assert batch_wait(connection, now=MARCH_11) == timedelta(seconds=3_591)
 
 
 def test_providers_taking_one_invoice_per_call_post_each_at_once(tenant):
