@@ -39,6 +39,31 @@ def _location_name(connection: Connection, record: RemoteStock) -> str:
     return record.location_name or record.location_remote_id or connection.spec.name
 
 
+def _add_locations(connection: Connection, missing: dict[str, str]) -> None:
+    """Create the locations named `missing` ({name: remote id}). One the provider renamed (a
+    location we hold under that remote id and another name) is renamed instead, so its stock stays
+    one row per product under the new name rather than a stale second location."""
+    tenant_locations = Location.objects.filter(tenant_id=connection.tenant_id)
+    renamed = {
+        code: pk
+        for code, pk in tenant_locations.filter(code__in={code for code in missing.values() if code})
+        .exclude(name__in=missing)
+        .order_by("-pk")
+        .values_list("code", "pk")
+    }
+    for name, code in missing.items():
+        if code in renamed:
+            tenant_locations.filter(pk=renamed[code]).update(name=name)
+    tenant_locations.bulk_create(
+        [
+            Location(tenant_id=connection.tenant_id, name=name, code=code)
+            for name, code in missing.items()
+            if code not in renamed
+        ],
+        ignore_conflicts=True,
+    )
+
+
 def store_stock(
     *,
     connection: Connection,
@@ -70,11 +95,8 @@ def store_stock(
         # A location is written only to create it.
         turn.touching(level=levels, location=wanted.keys() - location_ids.keys())
     if len(location_ids) < len(wanted):
-        # Only the first page that names a location creates it; later pages just read it.
-        Location.objects.bulk_create(
-            [Location(tenant_id=connection.tenant_id, name=name, code=code) for name, code in wanted.items()],
-            ignore_conflicts=True,
-        )
+        # Only the first page that names a location adds it; later pages just read it.
+        _add_locations(connection, {name: code for name, code in wanted.items() if name not in location_ids})
         location_ids = dict(locations.values_list("name", "pk"))
     levels = {
         (product_ids[r.product_remote_id], location_ids[_location_name(connection, r)]): r for r in records

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from connectors.vend.client import OUTLET_NAMES, OUTLET_NAMES_READ_AT
-from syncing.models import Product, StockLevel, SyncRun
+from syncing.models import Location, Product, StockLevel, SyncRun
 from syncing.services.products import pull_changed_products, sync_product
 from syncing.services.stock import pull_changed_stock
 
@@ -97,6 +97,27 @@ def test_outlet_names_a_day_old_are_read_again_so_a_renamed_outlet_names_its_sto
     assert renamed.quantity == Decimal("8")
     connection.refresh_from_db()
     assert datetime.fromisoformat(connection.cursors[OUTLET_NAMES_READ_AT]) > aged
+
+
+def test_a_renamed_outlet_keeps_its_location_and_stock_under_the_new_name(connection, emulator):
+    aged = datetime.now(UTC) - timedelta(days=1, minutes=1)
+    connection.cursors = {**connection.cursors, OUTLET_NAMES_READ_AT: aged.isoformat()}
+    connection.save(update_fields=["cursors"])
+    outlet_id = outlet_named(emulator, "Main Street")
+    location = Location.objects.get(tenant=connection.tenant, code=outlet_id)
+    emulator.rename_outlet("Main Street", "High Street")
+    emulator.set_stock(first_product_id(emulator), "High Street", Decimal("8"))
+
+    pull_changed_stock(connection=connection, trigger=SCHEDULE)
+
+    assert set(Location.objects.filter(tenant=connection.tenant).values_list("name", flat=True)) == {
+        "High Street",
+        "Harbour Side",
+    }
+    location.refresh_from_db()
+    assert location.name == "High Street"
+    # Every product's stock there, changed or not, now shows under the new name.
+    assert StockLevel.objects.filter(location=location).count() == 3
 
 
 def test_syncing_one_product_names_its_stock_from_the_kept_outlet_names(connection, emulator):
