@@ -14,11 +14,14 @@ from django.core.paginator import Paginator
 from django.db.models import BooleanField, ExpressionWrapper, Q, URLField
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.urls import path
+from django.utils import timezone
 from django.utils.html import format_html
 
 from connectors.registry import provider_choices
 from syncing.forms import TEXT_FIELDS, ConnectionAdminForm, TenantAdminForm
+from syncing.freshness import connection_freshness
 from syncing.models import (
     ApiCall,
     ApiKey,
@@ -337,6 +340,7 @@ class ConnectionAdmin(admin.ModelAdmin):
     raw_id_fields = ["tenant"]
     readonly_fields = [
         "credentials_present",
+        "freshness",
         "token_expires_at",
         "status_reason",
         "webhook_token",
@@ -366,6 +370,15 @@ class ConnectionAdmin(admin.ModelAdmin):
     @admin.display(description="credentials stored", boolean=True)
     def credentials_present(self, obj) -> bool:
         return bool(getattr(obj, "has_credentials", False))
+
+    @admin.display(description="freshness")
+    def freshness(self, obj):
+        """What the merchant's overview says of it: the promise, the last pulls' lag, and whether
+        the plan has slowed polls or batched sales."""
+        if obj is None or obj.pk is None:
+            return "-"
+        context = {"freshness": connection_freshness(obj, now=timezone.now()), "provider": obj.spec.name}
+        return render_to_string("dashboard/_freshness.html", context)
 
     @admin.action(description="Mark reconnect needed")
     def mark_reconnect_needed(self, request, queryset):

@@ -205,7 +205,7 @@ def _recent_polls(connection: Connection) -> list[SyncRun]:
     )
 
 
-def freshness_promise(connection: Connection) -> timedelta:
+def freshness_promise(connection: Connection, *, now: datetime | None = None) -> timedelta:
     """How old a remote change can be before it shows here: one poll interval (as
     `effective_poll_interval` paces it) plus the time a poll takes. If the day's budget cannot pay
     for polls that often, the interval widens to what it can pay for (polls get
@@ -220,7 +220,7 @@ def freshness_promise(connection: Connection) -> timedelta:
         for window, calls in limits_for(connection).items()
     )
     affordable_polls = max(calls_per_day * POLL_SHARE_OF_BUDGET / calls_per_poll, 1)
-    interval = max(effective_poll_interval(connection), timedelta(days=1) / affordable_polls)
+    interval = max(effective_poll_interval(connection, now=now), timedelta(days=1) / affordable_polls)
     return interval + run_time
 
 

@@ -218,6 +218,16 @@ def test_the_connection_list_says_whether_credentials_are_stored(staff_client, c
     assert rows[empty.pk].has_credentials is False
 
 
+def test_the_connection_page_states_its_freshness_promise(staff_client, connection):
+    connection.tenant.monthly_call_allowance = 10**9
+    connection.tenant.save()
+
+    html = staff_client.get(change_url(Connection, connection.pk)).content.decode()
+
+    # A poll every 30 minutes, plus the minute a poll is taken to last until one has run.
+    assert "Changes in Xero show here within 31\xa0minutes." in html
+
+
 def test_saving_a_connection_in_the_admin_keeps_its_tokens(staff_client, connection):
     form = staff_client.get(change_url(Connection, connection.pk)).context["adminform"].form
     data = {}

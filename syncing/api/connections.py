@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db.models import Q
+from django.utils import timezone
 from django_q.tasks import async_task
 from ninja import Query, Router, Status
 
@@ -29,6 +30,7 @@ from syncing.api.schemas import (
     VisibleAccounts,
 )
 from syncing.api.scoping import connection_of, connections_of
+from syncing.freshness import connection_freshness
 from syncing.models import Connection, SyncRun
 from syncing.schedules import update_sync_settings
 from syncing.services import connections, sync_flow
@@ -42,6 +44,7 @@ SUCCEEDED = (SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL)
 
 
 def connection_out(connection: Connection) -> dict:
+    freshness = connection_freshness(connection, now=timezone.now())
     return {
         "id": connection.pk,
         "integration": connection.provider,
@@ -50,7 +53,14 @@ def connection_out(connection: Connection) -> dict:
         "enabled": connection.status != Connection.Status.DISABLED,
         "organisation": {"id": connection.remote_org_id, "name": connection.remote_org_name},
         "created_at": connection.created_at,
+        "freshness_promise_seconds": _seconds(freshness.promise),
+        "recent_lag_seconds": [_seconds(lag) for lag in freshness.recent_lags],
+        "poll_interval_effective_seconds": _seconds(freshness.effective_poll_interval),
     }
+
+
+def _seconds(duration: timedelta) -> int:
+    return round(duration.total_seconds())
 
 
 def config_of(connection: Connection) -> dict:

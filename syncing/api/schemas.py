@@ -92,6 +92,26 @@ class ConnectionOut(Schema):
     enabled: bool
     organisation: Organisation
     created_at: datetime
+    freshness_promise_seconds: int = Field(
+        ...,
+        description=(
+            "While the connection is active, a change made in the provider shows here within this long."
+        ),
+    )
+    recent_lag_seconds: list[int] = Field(
+        ...,
+        description=(
+            "For each of the last products pulls, newest first: the longest a change made in the "
+            "provider waited to show here."
+        ),
+    )
+    poll_interval_effective_seconds: int = Field(
+        ...,
+        description=(
+            "How often the provider is checked: the configured interval, longer when this month's "
+            "plan cannot pay for polls that often."
+        ),
+    )
 
 
 class ConnectionPatch(Schema):

@@ -10,11 +10,13 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from invoices.models import OutboxEntry
 from invoices.services.posting import OutboxEntryLocked, cancel_outbox_entry, retry_outbox_entry
 from syncing import selectors
+from syncing.freshness import connection_freshness
 from syncing.models import Connection, Product, SyncRun
 from syncing.services.products import sync_product
 from syncing.texts import sync_flow_texts
@@ -76,6 +78,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     outbox = selectors.outbox_counts(connections)
     usage = selectors.calls_used(connections)
     per_day = selectors.calls_per_day(connections)
+    now = timezone.now()
     rows = [
         {
             "connection": connection,
@@ -86,6 +89,8 @@ def overview(request: HttpRequest) -> HttpResponse:
             "outbox": _outbox_row(outbox.get(connection.pk)),
             "usage": usage[connection.pk],
             "chart": _chart(per_day[connection.pk]),
+            # Only an active connection keeps a promise: the others wait for the merchant.
+            "freshness": connection_freshness(connection, now=now) if connection.is_active else None,
             "texts": sync_flow_texts(tenant, provider=connection.spec.name),
         }
         for connection in connections

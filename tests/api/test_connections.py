@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from django_q.models import OrmQ
 
 from syncing.models import Connection, SyncRun
@@ -49,6 +50,28 @@ def test_a_connection_is_read_with_its_organisation(api, connection):
     assert body["integration"] == "xero"
     assert body["organisation"] == {"id": connection.remote_org_id, "name": connection.remote_org_name}
     assert body["enabled"] is True
+
+
+def test_a_connection_is_read_with_its_promise_and_the_lag_of_its_last_pulls(api, tenant, connection):
+    tenant.monthly_call_allowance = 10**9
+    tenant.save()
+    start = timezone.now() - timedelta(hours=3)
+    for offset in (0, 60, 90):
+        started = start + timedelta(minutes=offset)
+        factories.SyncRunFactory(
+            connection=connection,
+            status=SyncRun.Status.SUCCEEDED,
+            started_at=started,
+            finished_at=started + timedelta(minutes=1),
+            api_calls=1,
+        )
+
+    body = api.get(f"/api/v1/connections/{connection.pk}").json()
+
+    # Polls every 30 minutes, each taking a minute; the newest pull first.
+    assert body["freshness_promise_seconds"] == 31 * 60
+    assert body["recent_lag_seconds"] == [31 * 60, 61 * 60]
+    assert body["poll_interval_effective_seconds"] == 30 * 60
 
 
 @pytest.mark.parametrize(

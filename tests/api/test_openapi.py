@@ -21,3 +21,11 @@ def test_every_operation_documents_the_error_shape(db):
 
 def test_the_docs_page_is_served(db):
     assert Client().get("/api/v1/docs").status_code == 200
+
+
+def test_the_connection_schema_documents_its_freshness(db):
+    document = Client().get("/api/v1/openapi.json").json()
+
+    fields = document["components"]["schemas"]["ConnectionOut"]["properties"]
+    for name in ("freshness_promise_seconds", "recent_lag_seconds", "poll_interval_effective_seconds"):
+        assert fields[name]["description"], name

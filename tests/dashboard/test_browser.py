@@ -68,6 +68,7 @@ def test_merchant_signs_in_sees_the_overview_and_syncs_a_product(
     page.click("button[type=submit]")
     page.wait_for_selector("h1:has-text('Overview')")
     assert page.is_visible("text=Alice Trading Ltd")
+    assert page.is_visible("text=Changes in Xero show here within")
     assert page.locator("svg.chart rect").count() == 30
     page.screenshot(path=str(SCREENSHOTS / "dashboard-overview.png"), full_page=True)
 

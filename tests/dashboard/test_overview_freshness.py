@@ -1,0 +1,105 @@
+"""The overview tells, per connection, how soon remote changes show, how the last pulls kept that
+promise, and when the month's plan has slowed polls or batched sales."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from connectors.base import Window
+from connectors.budget import window_start
+from syncing.models import Connection, SyncRun
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+PLAN_SHORT = "Your plan's calls are running short this month"
+
+
+def xero_on_plan(tenant, *, limit=None, used=0):
+    """A Xero connection polling every 30 minutes; with `limit`, a plan of that many calls a month
+    of which `used` are spent this month, else a plan that pays for anything."""
+    tenant.monthly_call_allowance = 10**9
+    tenant.save()
+    connection = factories.ConnectionFactory(
+        tenant=tenant, provider="xero", poll_interval=timedelta(minutes=30), monthly_call_limit=limit
+    )
+    if limit:
+        factories.BudgetWindowFactory(
+            connection=connection,
+            kind=Window.MONTH,
+            starts_at=window_start(Window.MONTH, timezone.now()),
+            limit=limit,
+            used=used,
+        )
+    return connection
+
+
+def pulled(connection, *, minutes_ago):
+    """A products pull that started `minutes_ago` and took a minute."""
+    started = timezone.now() - timedelta(minutes=minutes_ago)
+    factories.SyncRunFactory(
+        connection=connection,
+        kind=SyncRun.Kind.PRODUCTS,
+        status=SyncRun.Status.SUCCEEDED,
+        started_at=started,
+        finished_at=started + timedelta(minutes=1),
+        api_calls=1,
+    )
+
+
+def overview(client_for, user) -> str:
+    return client_for(user).get(reverse("syncing:overview")).content.decode()
+
+
+def test_the_overview_states_how_soon_remote_changes_show(tenant, alice, client_for):
+    xero_on_plan(tenant)
+
+    # A poll every 30 minutes, plus the minute a poll is taken to last until one has run.
+    assert "Changes in Xero show here within 31\xa0minutes." in overview(client_for, alice)
+
+
+def test_the_overview_shows_the_worst_and_latest_lag_of_the_last_pulls(tenant, alice, client_for):
+    connection = xero_on_plan(tenant)
+    for minutes_ago in (180, 120, 90):
+        pulled(connection, minutes_ago=minutes_ago)
+
+    # 180 -> 120 minutes ago: 61 minutes from the first start to the second end; then 31.
+    assert "Last pulls: worst 1\xa0hour, 1\xa0minute, latest 31\xa0minutes." in overview(client_for, alice)
+
+
+def test_the_overview_says_polls_slowed_when_the_plan_is_nearly_spent(tenant, alice, client_for):
+    xero_on_plan(tenant, limit=7_440, used=7_000)
+
+    page = overview(client_for, alice)
+
+    assert f"{PLAN_SHORT}, so we check Xero every 2\xa0hours instead of every 30\xa0minutes." in page
+
+
+def test_the_overview_says_nothing_of_the_plan_when_it_pays(tenant, alice, client_for):
+    xero_on_plan(tenant)
+
+    assert PLAN_SHORT not in overview(client_for, alice)
+
+
+def test_the_overview_says_sales_are_batched_when_the_plan_is_nearly_spent(
+    tenant, alice, client_for, settings
+):
+    settings.OUTBOX_BATCH_WAIT_MINUTES = 30
+    xero_on_plan(tenant, limit=7_440, used=7_000)
+
+    # Far short of paying for the polls: the wait stretches to its six-hour bound.
+    assert "New sales are sent to Xero in batches up to every 6\xa0hours to save calls." in overview(
+        client_for, alice
+    )
+
+
+def test_the_overview_promises_nothing_for_a_connection_that_needs_reconnecting(tenant, alice, client_for):
+    connection = xero_on_plan(tenant)
+    connection.status = Connection.Status.NEEDS_REAUTH
+    connection.save()
+
+    assert "show here within" not in overview(client_for, alice)
