@@ -184,7 +184,7 @@ def store_products(
             continue
         targets[sku] = (record, product)
 
-    rows, pending_links = [], []
+    rows = []  # one per target, in the same order
     owns_details = selectors.catalogue_source_id(connection.tenant_id) == connection.pk
     for sku, (record, existing) in targets.items():
         values = _values(record)
@@ -201,39 +201,38 @@ def store_products(
             run.unchanged += 1
         remote_updated_at = record.updated_at or (existing.remote_updated_at if existing else None)
         rows.append({"sku": sku, "remote_updated_at": remote_updated_at, **values})
-        pending_links.append((record, existing))
     if not rows:
         return {}
-    stored = upsert(
+    pk_of_sku = upsert(
         Product,
         rows,
         constants={"tenant_id": connection.tenant_id, "synced_at": now},
         unique_fields=["tenant", "sku"],
         update_fields=[*PRODUCT_FIELDS, "remote_updated_at", "synced_at"],
+        returning="sku",
     )
-    pk_of_sku = {sku: pk for pk, _, sku in stored}
+    # Methods as plain text: a row holding an enum member is one more object for the garbage
+    # collector to track, and a page holds thousands of rows.
+    matched, imported = LinkMethod.MATCHED_CODE.value, LinkMethod.IMPORTED.value
     upsert(
         ProductLink,
         [
             {
-                "product_id": pk_of_sku[row["sku"]],
+                "product_id": pk_of_sku[sku],
                 "remote_id": record.remote_id,
                 "remote_code": record.code,
                 "remote_version": record.version,
                 "remote_updated_at": record.updated_at,
-                "method": LinkMethod.MATCHED_CODE if existing else LinkMethod.IMPORTED,
+                "method": matched if existing else imported,
                 "remote_deleted": record.deleted,
             }
-            for row, (record, existing) in zip(rows, pending_links, strict=True)
+            for sku, (record, existing) in targets.items()
         ],
         constants={"connection_id": connection.pk, "linked_at": now, "last_confirmed_at": now},
         unique_fields=["connection", "product"],
         update_fields=LINK_FIELDS,
-        returning=False,
     )
-    return {
-        record.remote_id: pk_of_sku[row["sku"]] for row, (record, _) in zip(rows, pending_links, strict=True)
-    }
+    return {record.remote_id: pk_of_sku[sku] for sku, (record, _) in targets.items()}
 
 
 def _rename(connection: Connection, run: SyncRun, product: _Local, code: str, by_sku: dict) -> bool:

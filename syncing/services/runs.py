@@ -9,9 +9,11 @@ connection not active) is recorded as SKIPPED so the dashboard can say why nothi
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -293,7 +295,10 @@ def follow_feed(
             on_page(size)
 
     page_token = None
-    with pipeline.Line() if in_turns and pipeline.available() else pipeline.InPlace() as line:
+    with (
+        _older_objects_frozen(),
+        pipeline.Line() if in_turns and pipeline.available() else pipeline.InPlace() as line,
+    ):
         while True:
             page = fetch(since=since, page=page_token)
             for size in line.store(functools.partial(store_page, page), len(page.records)):
@@ -303,6 +308,26 @@ def follow_feed(
                 break
         for size in line.close():
             stored(size)
+
+
+@contextmanager
+def _older_objects_frozen() -> Iterator[None]:
+    """Leave what was alive before the feed (the code, Django, the worker's state) out of the
+    garbage collector's passes while the feed runs. Those objects outlive the feed, yet each full
+    pass walks them again, and a large feed sets off many: every page's records live long enough
+    to reach the oldest generation. At the end they are the collector's again (`gc.unfreeze`), so
+    a cycle among them that died meanwhile is freed later, not lost. Another feed of the process
+    ending first unfreezes them early, which only costs this one the saving. A process that froze
+    objects itself (say before forking its workers) keeps them as it froze them: then the feed
+    leaves the collector alone."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _add_counts(run: SyncRun, page: SyncRun) -> None:

@@ -130,5 +130,4 @@ def store_stock(
         constants={"synced_at": now},
         unique_fields=["product", "location"],
         update_fields=["quantity", "remote_updated_at", "remote_version", "synced_at"],
-        returning=False,
     )
