@@ -5,10 +5,10 @@ is due or the oldest has waited `batch_wait`: `OUTBOX_BATCH_WAIT_MINUTES`, stret
 as the month's plan is spent ahead of the calendar, and in proportion to how far the plan falls
 short of paying for polls every two hours (`syncing.selectors.poll_shortfall`), so a plan running
 short posts fewer, fuller batches and the catalogue stays within its promise. The wait is bounded
-by `MAX_BATCH_WAIT`. Only entries never tried wait: retries keep
-their own timing, and anything else due on the connection (a retry, a summary, a payment, an entry
-retried by hand) takes the waiting entries along, since that call is made anyway. Providers that
-take one invoice per call post each at once: waiting would save them nothing.
+by `MAX_BATCH_WAIT`. Only entries never tried wait: retries keep their own timing, and anything
+else due on the connection (a retry, a summary, a payment, an entry retried by hand) takes the
+waiting entries along, since that call is made anyway. Providers that take one invoice per call
+post each at once: waiting would save them nothing.
 """
 
 from __future__ import annotations
