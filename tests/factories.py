@@ -133,6 +133,20 @@ class SyncRunFactory(factory.django.DjangoModelFactory):
     trigger = SyncRun.Trigger.SCHEDULE
 
 
+def succeeded_run(
+    connection, *, started_at, took=timedelta(minutes=1), kind=SyncRun.Kind.PRODUCTS, api_calls=1
+) -> SyncRun:
+    """A scheduled run of `kind` that started at `started_at`, lasted `took` and spent `api_calls`."""
+    return SyncRunFactory(
+        connection=connection,
+        kind=kind,
+        status=SyncRun.Status.SUCCEEDED,
+        started_at=started_at,
+        finished_at=started_at + took,
+        api_calls=api_calls,
+    )
+
+
 class SaleFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Sale

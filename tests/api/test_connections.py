@@ -57,14 +57,7 @@ def test_a_connection_is_read_with_its_promise_and_the_lag_of_its_last_pulls(api
     tenant.save()
     start = timezone.now() - timedelta(hours=3)
     for offset in (0, 60, 90):
-        started = start + timedelta(minutes=offset)
-        factories.SyncRunFactory(
-            connection=connection,
-            status=SyncRun.Status.SUCCEEDED,
-            started_at=started,
-            finished_at=started + timedelta(minutes=1),
-            api_calls=1,
-        )
+        factories.succeeded_run(connection, started_at=start + timedelta(minutes=offset))
 
     body = api.get(f"/api/v1/connections/{connection.pk}").json()
 

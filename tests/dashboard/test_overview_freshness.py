@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from connectors.base import Window
 from connectors.budget import window_start
-from syncing.models import Connection, SyncRun
+from syncing.models import Connection
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -40,15 +40,7 @@ def xero_on_plan(tenant, *, limit=None, used=0):
 
 def pulled(connection, *, minutes_ago):
     """A products pull that started `minutes_ago` and took a minute."""
-    started = timezone.now() - timedelta(minutes=minutes_ago)
-    factories.SyncRunFactory(
-        connection=connection,
-        kind=SyncRun.Kind.PRODUCTS,
-        status=SyncRun.Status.SUCCEEDED,
-        started_at=started,
-        finished_at=started + timedelta(minutes=1),
-        api_calls=1,
-    )
+    factories.succeeded_run(connection, started_at=timezone.now() - timedelta(minutes=minutes_ago))
 
 
 def overview(client_for, user) -> str:

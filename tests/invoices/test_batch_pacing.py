@@ -100,15 +100,7 @@ def test_the_wait_stretches_as_far_as_the_plan_falls_short_of_two_hour_polls(ten
     )
     for hour in range(20):
         for kind in (SyncRun.Kind.PRODUCTS, SyncRun.Kind.STOCK, SyncRun.Kind.CUSTOMERS):
-            started = MARCH_1 + timedelta(hours=hour)
-            factories.SyncRunFactory(
-                connection=connection,
-                kind=kind,
-                status=SyncRun.Status.SUCCEEDED,
-                started_at=started,
-                finished_at=started + timedelta(seconds=5),
-                api_calls=1,
-            )
+            factories.succeeded_run(connection, kind=kind, started_at=MARCH_1 + timedelta(hours=hour))
 
     assert batch_wait(connection, now=MARCH_11) == timedelta(seconds=3_591)
 

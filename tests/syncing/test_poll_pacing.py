@@ -39,13 +39,8 @@ def xero_with_plan(tenant, *, limit, used):
 def poll(connection, at, *, calls=1):
     """One scheduled poll at `at`: a pull of each resource, `calls` calls each."""
     for kind in POLLED_KINDS:
-        factories.SyncRunFactory(
-            connection=connection,
-            kind=kind,
-            status=SyncRun.Status.SUCCEEDED,
-            started_at=at,
-            finished_at=at + timedelta(seconds=5),
-            api_calls=calls,
+        factories.succeeded_run(
+            connection, kind=kind, started_at=at, took=timedelta(seconds=5), api_calls=calls
         )
 
 

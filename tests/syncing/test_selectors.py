@@ -48,14 +48,7 @@ def test_freshness_promise_is_poll_interval_plus_run_time_when_budget_allows(ten
     connection = factories.ConnectionFactory(tenant=tenant, poll_interval=timedelta(minutes=30))
     start = timezone.now() - timedelta(hours=1)
     for kind in (SyncRun.Kind.PRODUCTS, SyncRun.Kind.STOCK):
-        factories.SyncRunFactory(
-            connection=connection,
-            kind=kind,
-            status=SyncRun.Status.SUCCEEDED,
-            started_at=start,
-            finished_at=start + timedelta(seconds=20),
-            api_calls=1,
-        )
+        factories.succeeded_run(connection, kind=kind, started_at=start, took=timedelta(seconds=20))
     tenant.monthly_call_allowance = 100_000
     tenant.save()
     assert selectors.freshness_promise(connection) == timedelta(minutes=30, seconds=20)
@@ -72,13 +65,7 @@ def test_observed_lag_runs_from_the_previous_pull_start_to_this_pull_end(tenant)
     connection = factories.ConnectionFactory(tenant=tenant)
     t0 = timezone.now() - timedelta(hours=2)
     for offset in (0, 30):
-        started = t0 + timedelta(minutes=offset)
-        factories.SyncRunFactory(
-            connection=connection,
-            status=SyncRun.Status.SUCCEEDED,
-            started_at=started,
-            finished_at=started + timedelta(minutes=1),
-        )
+        factories.succeeded_run(connection, started_at=t0 + timedelta(minutes=offset))
     assert selectors.observed_lags(connection) == [timedelta(minutes=31)]
 
 
