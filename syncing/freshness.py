@@ -57,15 +57,16 @@ class Freshness:
 
 def connection_freshness(connection: Connection, *, now: datetime) -> Freshness:
     """A bounded few queries, whatever the connection's history (each read takes the last runs
-    only)."""
+    only); the plan's pacing is read once for the promise, the poll interval and the batch wait."""
+    budget = selectors.poll_budget(connection, now=now)
     batches = connection.spec.invoice_batch_size > 1
     return Freshness(
-        promise=selectors.freshness_promise(connection, now=now),
+        promise=selectors.freshness_promise(connection, now=now, budget=budget),
         recent_lags=tuple(selectors.observed_lags(connection)),
         poll_interval=min(connection.poll_interval, selectors.MAX_POLL_INTERVAL),
-        effective_poll_interval=selectors.effective_poll_interval(connection, now=now),
+        effective_poll_interval=budget.interval(connection.poll_interval),
         configured_batch_wait=timedelta(minutes=settings.OUTBOX_BATCH_WAIT_MINUTES),
-        batch_wait=batch_wait(connection, now=now) if batches else None,
+        batch_wait=batch_wait(connection, now=now, budget=budget) if batches else None,
     )
 
 

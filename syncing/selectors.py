@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
 from statistics import median
@@ -114,6 +115,40 @@ def feed_seen_until(connection: Connection) -> datetime | None:
     return run.started_at if run else None
 
 
+@dataclass(frozen=True)
+class PollBudget:
+    """What the month's plan leaves a connection's polls until it resets (`poll_budget`)."""
+
+    pace: MonthPace
+    # Calls one poll costs, and calls polls may spend until the reset.
+    per_poll: float
+    affordable: float
+
+    def interval(self, configured: timedelta) -> timedelta:
+        """See `effective_poll_interval`."""
+        interval = min(configured, MAX_POLL_INTERVAL)
+        if self.per_poll * (self.pace.until_reset / interval) <= self.affordable:
+            return interval
+        if self.affordable < self.per_poll:
+            return MAX_POLL_INTERVAL
+        stretched = self.pace.until_reset * self.per_poll / self.affordable
+        return min(timedelta(seconds=round(stretched.total_seconds())), MAX_POLL_INTERVAL)
+
+    @property
+    def shortfall(self) -> float:
+        """See `poll_shortfall`."""
+        needed = self.per_poll * (self.pace.until_reset / MAX_POLL_INTERVAL)
+        return needed / self.affordable if self.affordable > 0 else math.inf
+
+
+def poll_budget(connection: Connection, *, now: datetime | None = None) -> PollBudget:
+    """Read once what the pacing of polls (and of batched invoices) needs: three queries."""
+    pace = month_pace(connection, now=now)
+    return PollBudget(
+        pace=pace, per_poll=_calls_per_poll(connection), affordable=_calls_left_for_polls(connection, pace)
+    )
+
+
 def effective_poll_interval(connection: Connection, *, now: datetime | None = None) -> timedelta:
     """The time to the connection's next poll: its poll interval, never longer than the two hours
     the product promises. When the month's plan cannot pay for polls that often until it resets,
@@ -125,18 +160,7 @@ def effective_poll_interval(connection: Connection, *, now: datetime | None = No
     so polls and the rest together reach the poll reserve at the reset, not before. Within a day of
     the month's (or the connection's) first run, too little to project from, polls take
     `POLL_SHARE_OF_BUDGET` of what is left."""
-    interval = min(connection.poll_interval, MAX_POLL_INTERVAL)
-    pace = month_pace(connection, now=now)
-    affordable = _calls_left_for_polls(connection, pace)
-    per_poll = _calls_per_poll(connection)
-    if per_poll * (pace.until_reset / interval) <= affordable:
-        return interval
-    if affordable < per_poll:
-        return MAX_POLL_INTERVAL
-    return min(
-        timedelta(seconds=round((pace.until_reset * per_poll / affordable).total_seconds())),
-        MAX_POLL_INTERVAL,
-    )
+    return poll_budget(connection, now=now).interval(connection.poll_interval)
 
 
 def poll_shortfall(connection: Connection, *, now: datetime | None = None) -> float:
@@ -145,10 +169,7 @@ def poll_shortfall(connection: Connection, *, now: datetime | None = None) -> fl
     other jobs' projected need is met (`_calls_left_for_polls`). At 1 or less the plan pays; above
     it, invoices wait longer for fuller batches (`invoices.services.pacing.batch_wait`), so posting
     and linking spend less and the promise keeps its calls."""
-    pace = month_pace(connection, now=now)
-    needed = _calls_per_poll(connection) * (pace.until_reset / MAX_POLL_INTERVAL)
-    affordable = _calls_left_for_polls(connection, pace)
-    return needed / affordable if affordable > 0 else math.inf
+    return poll_budget(connection, now=now).shortfall
 
 
 def _calls_left_for_polls(connection: Connection, pace: MonthPace) -> float:
@@ -205,7 +226,9 @@ def _recent_polls(connection: Connection) -> list[SyncRun]:
     )
 
 
-def freshness_promise(connection: Connection, *, now: datetime | None = None) -> timedelta:
+def freshness_promise(
+    connection: Connection, *, now: datetime | None = None, budget: PollBudget | None = None
+) -> timedelta:
     """How old a remote change can be before it shows here: one poll interval (as
     `effective_poll_interval` paces it) plus the time a poll takes. If the day's budget cannot pay
     for polls that often, the interval widens to what it can pay for (polls get
@@ -220,7 +243,8 @@ def freshness_promise(connection: Connection, *, now: datetime | None = None) ->
         for window, calls in limits_for(connection).items()
     )
     affordable_polls = max(calls_per_day * POLL_SHARE_OF_BUDGET / calls_per_poll, 1)
-    interval = max(effective_poll_interval(connection, now=now), timedelta(days=1) / affordable_polls)
+    paced = (budget or poll_budget(connection, now=now)).interval(connection.poll_interval)
+    interval = max(paced, timedelta(days=1) / affordable_polls)
     return interval + run_time
 
 

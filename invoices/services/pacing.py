@@ -18,10 +18,9 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import F, Q
 
-from connectors.budget import month_pace
 from invoices.models import OutboxEntry
 from syncing.models import Connection
-from syncing.selectors import poll_shortfall
+from syncing.selectors import PollBudget, poll_budget
 
 # Longest an invoice waits for its batch, however short the plan runs: it reaches the ledger the
 # same working day.
@@ -38,14 +37,16 @@ def waiting_for_batch() -> Q:
     )
 
 
-def batch_wait(connection: Connection, *, now: datetime) -> timedelta:
-    """How long the oldest waiting entry may wait for its batch to fill."""
+def batch_wait(connection: Connection, *, now: datetime, budget: PollBudget | None = None) -> timedelta:
+    """How long the oldest waiting entry may wait for its batch to fill (`budget`: the connection's
+    `poll_budget` at `now`, when the caller has read it)."""
+    budget = budget or poll_budget(connection, now=now)
     base = timedelta(minutes=settings.OUTBOX_BATCH_WAIT_MINUTES)
     longest = max(base, MAX_BATCH_WAIT)
     # Each claim costs a post and, for its new customers, a search and a create: fewer, fuller
     # claims free calls for the polls that keep remote changes within the two-hour promise.
-    stretch = min(max(poll_shortfall(connection, now=now), 1.0), longest / base)
-    ahead = month_pace(connection, now=now).ahead
+    stretch = min(max(budget.shortfall, 1.0), longest / base)
+    ahead = budget.pace.ahead
     stretched = timedelta(seconds=round((base * stretch).total_seconds()))
     return min(stretched + max(ahead, timedelta(0)), longest)
 

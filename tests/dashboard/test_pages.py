@@ -89,7 +89,7 @@ def test_overview_queries_do_not_grow_with_history(tenant, alice, client_for):
 
 # Each active connection's freshness (promise, last pulls, poll and batch pacing) is read on its
 # own: a tenant has a few connections, and these reads take the last runs only.
-FRESHNESS_QUERIES = 12
+FRESHNESS_QUERIES = 5
 
 
 def test_overview_queries_grow_by_a_fixed_few_per_connection(tenant, alice, client_for):
