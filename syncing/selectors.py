@@ -135,6 +135,15 @@ class PollBudget:
         return min(timedelta(seconds=round(stretched.total_seconds())), MAX_POLL_INTERVAL)
 
     @property
+    def paid_interval(self) -> timedelta:
+        """The interval the calls left to polls pay for, spread evenly until the reset (uncapped:
+        past two hours polls run at two hours until they meet the reserve, then wait for the
+        reset, so on average changes wait this long)."""
+        if self.affordable < self.per_poll:
+            return self.pace.until_reset
+        return self.pace.until_reset * self.per_poll / self.affordable
+
+    @property
     def shortfall(self) -> float:
         """See `poll_shortfall`."""
         needed = self.per_poll * (self.pace.until_reset / MAX_POLL_INTERVAL)
@@ -229,22 +238,25 @@ def _recent_polls(connection: Connection) -> list[SyncRun]:
 def freshness_promise(
     connection: Connection, *, now: datetime | None = None, budget: PollBudget | None = None
 ) -> timedelta:
-    """How old a remote change can be before it shows here: one poll interval (as
-    `effective_poll_interval` paces it) plus the time a poll takes. If the day's budget cannot pay
-    for polls that often, the interval widens to what it can pay for (polls get
-    `POLL_SHARE_OF_BUDGET` of a day's calls)."""
+    """How old a remote change can be before it shows here: one poll interval plus the time a poll
+    takes. The interval is the one `effective_poll_interval` paces, or longer where the limits
+    cannot pay for it: the month's plan (`PollBudget.paid_interval`), or a shorter window of the
+    provider's (a day's calls, of which polls get `POLL_SHARE_OF_BUDGET`)."""
     recent = _recent_polls(connection)
     run_time = median([run.duration for run in recent]) if recent else DEFAULT_RUN_TIME
-    calls_per_run = median([max(run.api_calls, 1) for run in recent]) if recent else 1
-    feeds = sum(connection.spec.can(c) for c in (Capability.PULL_PRODUCTS, Capability.PULL_STOCK))
-    calls_per_poll = calls_per_run * max(feeds, 1)
-    calls_per_day = min(
+    budget = budget or poll_budget(connection, now=now)
+    interval = max(budget.interval(connection.poll_interval), budget.paid_interval)
+    # The month is paced above; the provider's shorter windows are counted as a day's worth.
+    per_day = [
         calls * (timedelta(days=1) / _WINDOW_LENGTH[window])
         for window, calls in limits_for(connection).items()
-    )
-    affordable_polls = max(calls_per_day * POLL_SHARE_OF_BUDGET / calls_per_poll, 1)
-    paced = (budget or poll_budget(connection, now=now)).interval(connection.poll_interval)
-    interval = max(paced, timedelta(days=1) / affordable_polls)
+        if window != Window.MONTH
+    ]
+    if per_day:
+        calls_per_run = median([max(run.api_calls, 1) for run in recent]) if recent else 1
+        feeds = sum(connection.spec.can(c) for c in (Capability.PULL_PRODUCTS, Capability.PULL_STOCK))
+        affordable_polls = max(min(per_day) * POLL_SHARE_OF_BUDGET / (calls_per_run * max(feeds, 1)), 1)
+        interval = max(interval, timedelta(days=1) / affordable_polls)
     return interval + run_time
 
 

@@ -7,10 +7,8 @@ will need until the reset, at the pace they spent so far this month."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.utils import timezone
 
 from connectors.base import Window
-from connectors.budget import window_start
 from syncing import selectors
 from syncing.models import BudgetWindow, SyncRun
 from tests import factories
@@ -138,11 +136,30 @@ def test_sweeps_wait_longer_in_the_same_proportion_as_polls(tenant):
     assert selectors.effective_sweep_interval(connection, now=MARCH_11) == timedelta(hours=16)
 
 
-def test_the_freshness_promise_shows_the_stretched_interval(tenant):
-    connection = factories.ConnectionFactory(tenant=tenant, provider="xero", monthly_call_limit=7_440)
-    this_month = window_start(Window.MONTH, timezone.now())
-    factories.BudgetWindowFactory(
-        connection=connection, kind=Window.MONTH, starts_at=this_month, limit=7_440, used=7_440
-    )
+def test_the_freshness_promise_is_what_the_plan_pays_for_when_that_is_past_two_hours(tenant):
+    # As when invoices wait longer: polls may spend 379 calls in the 504 hours left, a poll of 3
+    # calls every 504 h * 3 / 379 = 14,362 s on average (at two hours until the reserve, then none),
+    # plus the 5 seconds a poll takes.
+    connection = xero_with_plan(tenant, limit=5_000, used=1_370)
+    polls_from(connection, MARCH_1)
 
-    assert selectors.freshness_promise(connection) == timedelta(hours=2) + selectors.DEFAULT_RUN_TIME
+    promise = selectors.freshness_promise(connection, now=MARCH_11)
+
+    assert round(promise.total_seconds()) == 14_367
+
+
+def test_a_plan_fully_spent_promises_nothing_sooner_than_its_reset(tenant):
+    connection = xero_with_plan(tenant, limit=7_440, used=7_440)
+
+    promise = selectors.freshness_promise(connection, now=MARCH_11)
+
+    assert promise == APRIL_1 - MARCH_11 + selectors.DEFAULT_RUN_TIME
+
+
+def test_a_plan_that_pays_promises_the_configured_interval(tenant):
+    connection = xero_with_plan(tenant, limit=7_440, used=960)
+    polls_from(connection, MARCH_1)
+
+    promise = selectors.freshness_promise(connection, now=MARCH_11)
+
+    assert promise == timedelta(minutes=30, seconds=5)

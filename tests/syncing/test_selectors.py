@@ -54,13 +54,6 @@ def test_freshness_promise_is_poll_interval_plus_run_time_when_budget_allows(ten
     assert selectors.freshness_promise(connection) == timedelta(minutes=30, seconds=20)
 
 
-def test_freshness_promise_widens_when_the_budget_cannot_pay_for_the_polls(tenant):
-    # 300 calls a month is ~10 a day; half for polls, 2 calls a poll: ~2.4 polls a day.
-    connection = factories.ConnectionFactory(tenant=tenant, monthly_call_limit=300)
-    promise = selectors.freshness_promise(connection)
-    assert timedelta(hours=9) < promise < timedelta(hours=12)
-
-
 def test_observed_lag_runs_from_the_previous_pull_start_to_this_pull_end(tenant):
     connection = factories.ConnectionFactory(tenant=tenant)
     t0 = timezone.now() - timedelta(hours=2)
