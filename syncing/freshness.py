@@ -31,6 +31,9 @@ class Freshness:
     # The poll interval as configured (never beyond the two hours promised) and as the plan pays.
     poll_interval: timedelta
     effective_poll_interval: timedelta
+    # The interval the calls left to polls pay for until the plan renews (uncapped), and when.
+    paid_poll_interval: timedelta
+    plan_renews_at: datetime
     # How long new sales wait to fill a batch: configured and paced; None where the provider
     # takes one invoice a call, so nothing waits.
     configured_batch_wait: timedelta
@@ -50,6 +53,12 @@ class Freshness:
         return self.effective_poll_interval > self.poll_interval
 
     @property
+    def polls_may_pause(self) -> bool:
+        """Even two-hourly polls (the slowest pacing goes) cost more than the plan has left: once
+        the calls left to polls are spent, checks wait for the plan to renew."""
+        return self.paid_poll_interval > selectors.MAX_POLL_INTERVAL
+
+    @property
     def batches_stretched(self) -> bool:
         """New sales wait longer than configured for fuller batches, to save calls."""
         return self.batch_wait is not None and self.batch_wait > self.configured_batch_wait
@@ -65,6 +74,8 @@ def connection_freshness(connection: Connection, *, now: datetime) -> Freshness:
         recent_lags=tuple(selectors.observed_lags(connection)),
         poll_interval=min(connection.poll_interval, selectors.MAX_POLL_INTERVAL),
         effective_poll_interval=budget.interval(connection.poll_interval),
+        paid_poll_interval=budget.paid_interval,
+        plan_renews_at=budget.pace.resets_at,
         configured_batch_wait=timedelta(minutes=settings.OUTBOX_BATCH_WAIT_MINUTES),
         batch_wait=batch_wait(connection, now=now, budget=budget) if batches else None,
     )

@@ -3,7 +3,7 @@ promise, and when the month's plan has slowed polls or batched sales."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -17,6 +17,9 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 PLAN_SHORT = "Your plan's calls are running short this month"
+PAUSE = "Once the calls left for checks are spent, they pause until your plan renews on 1 April."
+# Twenty and a half days before the plan renews on 1 April.
+MARCH_11_NOON = datetime(2026, 3, 11, 12, tzinfo=UTC)
 
 
 def xero_on_plan(tenant, *, limit=None, used=0):
@@ -69,6 +72,37 @@ def test_the_overview_says_polls_slowed_when_the_plan_is_nearly_spent(tenant, al
     page = overview(client_for, alice)
 
     assert f"{PLAN_SHORT}, so we check Xero every 2\xa0hours instead of every 30\xa0minutes." in page
+
+
+def test_the_overview_says_checks_pause_until_the_plan_renews_when_it_cannot_pay_for_two_hourly_polls(
+    tenant, alice, client_for, time_machine
+):
+    time_machine.move_to(MARCH_11_NOON, tick=False)
+    xero_on_plan(tenant, limit=10_000, used=9_000)
+
+    page = overview(client_for, alice)
+
+    # Nothing left above the poll reserve: two-hourly polls stop once they reach it.
+    assert (
+        f"{PLAN_SHORT}, so we check Xero every 2\xa0hours instead of every 30\xa0minutes.</strong> {PAUSE}"
+        in page
+    )
+
+
+def test_the_overview_does_not_warn_of_a_pause_when_the_plan_pays_for_slower_polls(
+    tenant, alice, client_for, time_machine
+):
+    time_machine.move_to(MARCH_11_NOON, tick=False)
+    # 2,000 calls above the reserve, half of them for polls of 3 calls each: one every 89 minutes.
+    xero_on_plan(tenant, limit=10_000, used=7_000)
+
+    page = overview(client_for, alice)
+
+    assert (
+        f"{PLAN_SHORT}, so we check Xero every 1\xa0hour, 29\xa0minutes instead of every 30\xa0minutes."
+        in page
+    )
+    assert "they pause until" not in page
 
 
 def test_the_overview_says_nothing_of_the_plan_when_it_pays(tenant, alice, client_for):
