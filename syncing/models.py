@@ -170,7 +170,8 @@ class Location(models.Model):
 
 
 class Product(models.Model):
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="products")
+    # Indexed by sku_per_tenant, which leads with the tenant: an index of its own only slows imports.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="products", db_index=False)
     sku = models.CharField("SKU", max_length=100)
     name = models.CharField(max_length=255)
     description = models.TextField(blank=True)
@@ -192,7 +193,10 @@ class Product(models.Model):
 
 
 class StockLevel(models.Model):
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="stock_levels")
+    # Indexed by stock_per_product_location, which leads with the product.
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="stock_levels", db_index=False
+    )
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="stock_levels")
     quantity = models.DecimalField(max_digits=14, decimal_places=4, default=0)
     remote_updated_at = models.DateTimeField(null=True, blank=True)
@@ -211,7 +215,8 @@ class StockLevel(models.Model):
 
 
 class Customer(models.Model):
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="customers")
+    # Indexed by customer_tenant_email, which leads with the tenant.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="customers", db_index=False)
     name = models.CharField(max_length=255)
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
@@ -242,7 +247,8 @@ class LinkMethod(models.TextChoices):
 
 
 class RemoteLink(models.Model):
-    connection = models.ForeignKey(Connection, on_delete=models.CASCADE)
+    # Each link's unique constraints lead with the connection, so it needs no index of its own.
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, db_index=False)
     remote_id = models.CharField(max_length=100)
     remote_code = models.CharField(max_length=100, blank=True)
     remote_version = models.CharField(max_length=100, blank=True)
