@@ -116,6 +116,16 @@ def test_the_mapping_step_offers_the_accounts_the_platform_made_visible(api, ten
     assert (offered(form, "sales_account_code"), offered(form, "payment_account_code")) == (["260"], ["090"])
 
 
+def test_the_mapping_step_offers_no_way_to_disconnect(api, tenant, xero, connect):
+    connection = connect(xero, "xero")
+    merchant = started(api, tenant, accounting="xero")
+
+    page = merchant.get(mapping_url(connection))
+
+    assert b'name="sales_account_code"' in page.content
+    assert reverse("syncing:disconnect", args=[connection.pk]).encode() not in page.content
+
+
 def test_saving_the_mapping_keeps_it_and_sends_the_merchant_back(api, tenant, xero, connect):
     connection = connect(xero, "xero")
     factories.ProductFactory(tenant=tenant, tax_code="20% VAT")
