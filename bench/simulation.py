@@ -47,6 +47,7 @@ import time_machine
 from django.conf import settings
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
+from django.core.servers.basehttp import ThreadedWSGIServer
 from django.core.wsgi import get_wsgi_application
 from django.db import connection as db_connection
 from django.db import connections
@@ -212,7 +213,9 @@ class TradingMonth:
             Connection.objects.filter(tenant=self.tenant).update(poll_interval=self.plan.poll_interval)
         self.xero_conn.refresh_from_db()
         self.vend_conn.refresh_from_db()
-        self.web = serve(get_wsgi_application())
+        # Django's own threaded server, as its live test server uses: each request's thread closes
+        # its database connections, which would otherwise outlive it until a garbage collection.
+        self.web = serve(get_wsgi_application(), server_class=ThreadedWSGIServer)
         self.webhook_url = f"{self.web.url}/webhooks/vend/{self.vend_conn.webhook_token}/"
         self.broker = get_broker()
         self.forking = db_connection.vendor == "postgresql"

@@ -58,11 +58,9 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
 class LoopbackServer:
     """A started emulator: `url` is its origin; `stop()` frees the port."""
 
-    def __init__(self, app, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, app, *, host: str = "127.0.0.1", port: int = 0, server_class=_ThreadingServer) -> None:
         self.app = app
-        self._httpd = make_server(
-            host, port, app, server_class=_ThreadingServer, handler_class=_RequestHandler
-        )
+        self._httpd = make_server(host, port, app, server_class=server_class, handler_class=_RequestHandler)
         self.url = f"http://{host}:{self._httpd.server_port}"
         app.public_url = self.url
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -79,5 +77,5 @@ class LoopbackServer:
         self._httpd.serve_forever()
 
 
-def serve(app, *, host: str = "127.0.0.1", port: int = 0) -> LoopbackServer:
-    return LoopbackServer(app, host=host, port=port).start()
+def serve(app, *, host: str = "127.0.0.1", port: int = 0, server_class=_ThreadingServer) -> LoopbackServer:
+    return LoopbackServer(app, host=host, port=port, server_class=server_class).start()

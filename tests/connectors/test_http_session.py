@@ -1,4 +1,3 @@
-import threading
 from datetime import timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from connectors.errors import (
 from connectors.http import ProviderSession
 from syncing.models import ApiCall, ApiUsage, Connection
 from tests import factories
+from tests.concurrency import race
 from tests.connectors.tiny_provider import TinyConnector, start_tiny, tiny_connection
 
 pytestmark = pytest.mark.django_db
@@ -205,22 +205,13 @@ def test_two_threads_refreshing_at_once_make_one_token_call_and_share_the_token(
     connection = tiny_connection(tiny)
     tiny.oauth.expire_access_tokens()
     tiny.delay_next(0.5, match="/connect/token")
-    tokens, errors = [], []
 
-    def work():
+    def work(_):
         mine = Connection.objects.get(pk=connection.pk)
-        try:
-            session = ProviderSession(mine, connector_class=TinyConnector)
-            session.connector.things()
-            tokens.append(mine.credentials["access_token"])
-        except Exception as exc:
-            errors.append(exc)
+        ProviderSession(mine, connector_class=TinyConnector).connector.things()
+        return mine.credentials["access_token"]
 
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    tokens, errors = race(work)
 
     assert errors == []
     assert tiny.calls("POST", "/connect/token") == 1
