@@ -56,7 +56,8 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
 
 
 class LoopbackServer:
-    """A started emulator: `url` is its origin; `stop()` frees the port."""
+    """A started emulator: `url` is its origin; `stop()` frees the port. `server_class` serves
+    another app its own way (the simulated month serves Django with Django's server)."""
 
     def __init__(self, app, *, host: str = "127.0.0.1", port: int = 0, server_class=_ThreadingServer) -> None:
         self.app = app
