@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connections
 from django.test import Client
 
 from invoices.models import OutboxEntry
 from syncing.models import SyncRun
 from tests import factories
+from tests.dashboard.browser import CHROMIUM
 
 
 @pytest.fixture
@@ -20,6 +22,34 @@ def client_for():
         return client
 
     return make
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    """A page in Debian's chromium, driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls made later in the
+    # test (none touch the browser's loop) are safe.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        try:
+            yield browser.new_page(viewport={"width": 1280, "height": 900})
+        finally:
+            browser.close()
+            # With the loop running, Django keeps the test's database connections in the loop's
+            # context, not the thread's: closed here, or they outlive the test database.
+            connections.close_all()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ test-output/dashboard/ (ignored by git)."""
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django_q.conf import Conf
@@ -15,38 +14,9 @@ from invoices.services.outbox import NewSaleLine, record_sale
 from invoices.services.posting import post_due_outbox_entries
 from syncing.models import Connection, Product, SyncRun
 from tests import factories
+from tests.dashboard.browser import BROWSER_TEST, SCREENSHOTS
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "dashboard"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed at /usr/bin/chromium"),
-]
-
-
-@pytest.fixture
-def browser_page(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls made later in the
-    # test (none touch the browser's loop) are safe.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        try:
-            yield browser.new_page(viewport={"width": 1280, "height": 900})
-        finally:
-            browser.close()
+pytestmark = BROWSER_TEST
 
 
 @pytest.mark.django_db(transaction=True)

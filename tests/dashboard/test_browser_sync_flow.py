@@ -10,12 +10,9 @@ import pytest
 
 from syncing.models import Connection
 from syncing.services import sync_flow
-from tests.dashboard.test_browser import CHROMIUM, SCREENSHOTS, browser_page  # noqa: F401 (a fixture)
+from tests.dashboard.browser import BROWSER_TEST, SCREENSHOTS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed at /usr/bin/chromium"),
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.mark.django_db(transaction=True)
@@ -23,7 +20,7 @@ def test_merchant_connects_unleashed_and_xero_through_a_link_and_returns_to_the_
     live_server,
     start_emulator,
     tenant,
-    browser_page,  # noqa: F811
+    browser_page,
     settings,
 ):
     unleashed = start_emulator("unleashed")
