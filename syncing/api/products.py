@@ -7,7 +7,7 @@ from ninja import Query, Router
 from syncing import selectors
 from syncing.api.errors import ERRORS, ApiError
 from syncing.api.pagination import PageParams, paginate
-from syncing.api.schemas import ProductPage, SearchFilters, SyncRunOut
+from syncing.api.schemas import ProductPage, RowId, SearchFilters, SyncRunOut
 from syncing.api.scoping import connection_of, link_states, linkable_connections, one
 from syncing.models import Connection, Product
 from syncing.services.products import sync_product
@@ -35,7 +35,7 @@ def list_products(request, filters: Query[SearchFilters], page: Query[PageParams
 
 
 @router.post("/{int:product_id}/sync", response={200: SyncRunOut, **ERRORS})
-def sync_one_product(request, product_id: int, connection: int | None = None):
+def sync_one_product(request, product_id: int, connection: RowId | None = None):
     """Refresh the product from the provider now (about two calls) and answer with the run; without
     `connection`, every active connection that provides products is asked."""
     product = one(Product.objects.filter(tenant=request.auth.tenant), product_id)

@@ -18,6 +18,11 @@ from syncing.api.pagination import page_of
 from syncing.services.outbound import EVENT_TYPES
 from syncing.services.sync_flow import MAX_TEXT_LENGTH
 
+# An id the caller sends in a body or a query: one no row can have (a 64-bit key) is refused with
+# 422. Django finds nothing for such a primary key, but a foreign-key filter passes it on, and SQLite
+# cannot bind it.
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
 SyncKind = Literal["products", "stock", "customers"]
 PostingMode = Literal["detailed", "daily_summary"]
 LinkState = Literal["linked", "remote_deleted", "not_linked"]
@@ -185,7 +190,7 @@ class ConnectionConfigIn(Schema):
 
 
 class ConnectionConfigEntry(ConnectionConfigIn):
-    connection: int
+    connection: RowId
 
 
 class CompanyConfigIn(Schema):
@@ -250,7 +255,7 @@ class WebhookEndpointCreated(WebhookEndpointOut):
 
 
 class BackfillRequest(Schema):
-    connection: int
+    connection: RowId
     start: datetime
     end: datetime | None = Field(None, description="Defaults to now.")
 
@@ -286,7 +291,7 @@ class SyncRunOut(Schema):
 
 
 class SyncFilters(Schema):
-    connection: int | None = None
+    connection: RowId | None = None
     kind: str | None = None
     status: str | None = None
 
@@ -338,7 +343,7 @@ class SaleIn(Schema):
     number: str = Field(..., min_length=1, max_length=50)
     lines: list[SaleLineIn] = Field(..., min_length=1)
     sold_at: datetime | None = None
-    customer_id: int | None = None
+    customer_id: RowId | None = None
     payment_method: str = Field("", max_length=30)
     paid: bool = False
     refund_of: str | None = Field(

@@ -63,5 +63,16 @@ def test_a_non_numeric_connection_filter_names_the_field(api):
     assert response.json()["details"][0]["field"] == "connection"
 
 
+def test_a_connection_filter_no_row_could_have_names_the_field(api):
+    response = api.get("/api/v1/syncs", {"connection": 2**63})
+
+    assert response.status_code == 422
+    assert response.json()["details"][0]["field"] == "connection"
+
+
+def test_an_id_no_row_could_have_is_not_found(api):
+    assert api.get(f"/api/v1/syncs/{2**63}").status_code == 404
+
+
 def test_syncs_need_a_key(anonymous, db):
     assert anonymous.get("/api/v1/syncs").status_code == 401
