@@ -70,6 +70,14 @@ def _attention(rows: list[dict]) -> dict | None:
     return None
 
 
+def _usage_row(usage: dict[str, tuple], per_day: list[tuple]) -> dict[str, tuple]:
+    """Calls today and this month, each with its limit. A provider without a daily limit keeps no
+    day's budget to count in, so its calls today are the hourly counters' (the chart's last bar)."""
+    if usage["day"][1] is None:
+        return {**usage, "day": (per_day[-1][1], None)}
+    return usage
+
+
 @tenant_required
 def overview(request: HttpRequest) -> HttpResponse:
     tenant = tenant_for(request)
@@ -87,7 +95,7 @@ def overview(request: HttpRequest) -> HttpResponse:
                 for kind in RESOURCES
             ],
             "outbox": _outbox_row(outbox.get(connection.pk)),
-            "usage": usage[connection.pk],
+            "usage": _usage_row(usage[connection.pk], per_day[connection.pk]),
             "chart": _chart(per_day[connection.pk]),
             # Only an active connection keeps a promise: the others wait for the merchant.
             "freshness": connection_freshness(connection, now=now) if connection.is_active else None,

@@ -69,6 +69,17 @@ def test_overview_charts_calls_per_day_and_counts_todays_calls(shop, alice, clie
     assert "<rect" in response.content.decode()
 
 
+def test_overview_counts_todays_calls_of_a_provider_without_a_daily_limit(tenant, alice, client_for):
+    lightspeed = factories.ConnectionFactory(tenant=tenant, provider="vend")
+    factories.ApiUsageFactory(connection=lightspeed, hour=timezone.now(), calls=17)
+
+    response = client_for(alice).get(reverse("syncing:overview"))
+
+    (row,) = response.context["rows"]
+    assert row["usage"]["day"] == (17, None)
+    assert "<dt>Calls today</dt><dd>17</dd>" in response.content.decode()
+
+
 def _connections_with_history(tenant, count: int) -> None:
     for _ in range(count):
         connection = factories.ConnectionFactory(tenant=tenant)
