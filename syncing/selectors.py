@@ -131,8 +131,7 @@ class PollBudget:
             return interval
         if self.affordable < self.per_poll:
             return MAX_POLL_INTERVAL
-        stretched = self.pace.until_reset * self.per_poll / self.affordable
-        return min(timedelta(seconds=round(stretched.total_seconds())), MAX_POLL_INTERVAL)
+        return min(timedelta(seconds=round(self.paid_interval.total_seconds())), MAX_POLL_INTERVAL)
 
     @property
     def paid_interval(self) -> timedelta:
