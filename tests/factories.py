@@ -7,6 +7,8 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from connectors.base import Window
+from connectors.budget import window_start
 from invoices.models import OutboxAttempt, OutboxEntry, Sale, SaleLine
 from syncing.models import (
     ApiCall,
@@ -131,6 +133,26 @@ class SyncRunFactory(factory.django.DjangoModelFactory):
     connection = factory.SubFactory(ConnectionFactory)
     kind = SyncRun.Kind.PRODUCTS
     trigger = SyncRun.Trigger.SCHEDULE
+
+
+def xero_on_plan(tenant, *, limit=None, used=0, month_starts_at=None):
+    """A Xero connection polling every 30 minutes (3 resources) whose merchant's own allowance never
+    binds; with `limit`, on a plan of that many calls a month, `used` of them spent in the month
+    starting at `month_starts_at` (this month unless given), else on a plan that pays for anything."""
+    tenant.monthly_call_allowance = 10**9
+    tenant.save()
+    connection = ConnectionFactory(
+        tenant=tenant, provider="xero", poll_interval=timedelta(minutes=30), monthly_call_limit=limit
+    )
+    if limit:
+        BudgetWindowFactory(
+            connection=connection,
+            kind=Window.MONTH,
+            starts_at=month_starts_at or window_start(Window.MONTH, timezone.now()),
+            limit=limit,
+            used=used,
+        )
+    return connection
 
 
 def succeeded_run(

@@ -9,8 +9,6 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from connectors.base import Window
-from connectors.budget import window_start
 from syncing.models import Connection
 from tests import factories
 
@@ -20,25 +18,6 @@ PLAN_SHORT = "Your plan's calls are running short this month"
 PAUSE = "Once the calls left for checks are spent, they pause until your plan renews on 1 April."
 # Twenty and a half days before the plan renews on 1 April.
 MARCH_11_NOON = datetime(2026, 3, 11, 12, tzinfo=UTC)
-
-
-def xero_on_plan(tenant, *, limit=None, used=0):
-    """A Xero connection polling every 30 minutes; with `limit`, a plan of that many calls a month
-    of which `used` are spent this month, else a plan that pays for anything."""
-    tenant.monthly_call_allowance = 10**9
-    tenant.save()
-    connection = factories.ConnectionFactory(
-        tenant=tenant, provider="xero", poll_interval=timedelta(minutes=30), monthly_call_limit=limit
-    )
-    if limit:
-        factories.BudgetWindowFactory(
-            connection=connection,
-            kind=Window.MONTH,
-            starts_at=window_start(Window.MONTH, timezone.now()),
-            limit=limit,
-            used=used,
-        )
-    return connection
 
 
 def pulled(connection, *, minutes_ago):
@@ -51,14 +30,14 @@ def overview(client_for, user) -> str:
 
 
 def test_the_overview_states_how_soon_remote_changes_show(tenant, alice, client_for):
-    xero_on_plan(tenant)
+    factories.xero_on_plan(tenant)
 
     # A poll every 30 minutes, plus the minute a poll is taken to last until one has run.
     assert "Changes in Xero show here within 31\xa0minutes." in overview(client_for, alice)
 
 
 def test_the_overview_shows_the_worst_and_latest_lag_of_the_last_pulls(tenant, alice, client_for):
-    connection = xero_on_plan(tenant)
+    connection = factories.xero_on_plan(tenant)
     for minutes_ago in (180, 120, 90):
         pulled(connection, minutes_ago=minutes_ago)
 
@@ -67,7 +46,7 @@ def test_the_overview_shows_the_worst_and_latest_lag_of_the_last_pulls(tenant, a
 
 
 def test_the_overview_says_polls_slowed_when_the_plan_is_nearly_spent(tenant, alice, client_for):
-    xero_on_plan(tenant, limit=7_440, used=7_000)
+    factories.xero_on_plan(tenant, limit=7_440, used=7_000)
 
     page = overview(client_for, alice)
 
@@ -78,7 +57,7 @@ def test_the_overview_says_checks_pause_until_the_plan_renews_when_it_cannot_pay
     tenant, alice, client_for, time_machine
 ):
     time_machine.move_to(MARCH_11_NOON, tick=False)
-    xero_on_plan(tenant, limit=10_000, used=9_000)
+    factories.xero_on_plan(tenant, limit=10_000, used=9_000)
 
     page = overview(client_for, alice)
 
@@ -94,7 +73,7 @@ def test_the_overview_does_not_warn_of_a_pause_when_the_plan_pays_for_slower_pol
 ):
     time_machine.move_to(MARCH_11_NOON, tick=False)
     # 2,000 calls above the reserve, half of them for polls of 3 calls each: one every 89 minutes.
-    xero_on_plan(tenant, limit=10_000, used=7_000)
+    factories.xero_on_plan(tenant, limit=10_000, used=7_000)
 
     page = overview(client_for, alice)
 
@@ -106,7 +85,7 @@ def test_the_overview_does_not_warn_of_a_pause_when_the_plan_pays_for_slower_pol
 
 
 def test_the_overview_says_nothing_of_the_plan_when_it_pays(tenant, alice, client_for):
-    xero_on_plan(tenant)
+    factories.xero_on_plan(tenant)
 
     assert PLAN_SHORT not in overview(client_for, alice)
 
@@ -115,7 +94,7 @@ def test_the_overview_says_sales_are_batched_when_the_plan_is_nearly_spent(
     tenant, alice, client_for, settings
 ):
     settings.OUTBOX_BATCH_WAIT_MINUTES = 30
-    xero_on_plan(tenant, limit=7_440, used=7_000)
+    factories.xero_on_plan(tenant, limit=7_440, used=7_000)
 
     # Far short of paying for the polls: the wait stretches to its six-hour bound.
     assert "New sales are sent to Xero in batches up to every 6\xa0hours to save calls." in overview(
@@ -124,7 +103,7 @@ def test_the_overview_says_sales_are_batched_when_the_plan_is_nearly_spent(
 
 
 def test_the_overview_promises_nothing_for_a_connection_that_needs_reconnecting(tenant, alice, client_for):
-    connection = xero_on_plan(tenant)
+    connection = factories.xero_on_plan(tenant)
     connection.status = Connection.Status.NEEDS_REAUTH
     connection.save()
 

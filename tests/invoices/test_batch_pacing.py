@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from connectors.base import Window
 from invoices.models import OutboxEntry
 from invoices.selectors import connections_with_due_entries
 from invoices.services.pacing import MAX_BATCH_WAIT, batch_wait
@@ -72,16 +71,7 @@ def test_waiting_invoices_are_posted_once_the_oldest_has_waited_the_batch_wait(
 )
 def test_the_wait_stretches_as_the_plan_is_spent_ahead_of_the_calendar(tenant, settings, used, wait):
     settings.OUTBOX_BATCH_WAIT_MINUTES = 30
-    tenant.monthly_call_allowance = 10**9
-    tenant.save()
-    connection = factories.ConnectionFactory(tenant=tenant, provider="xero", monthly_call_limit=7_440)
-    factories.BudgetWindowFactory(
-        connection=connection,
-        kind=Window.MONTH,
-        starts_at=datetime(2026, 3, 1, tzinfo=UTC),
-        limit=7_440,
-        used=used,
-    )
+    connection = factories.xero_on_plan(tenant, limit=7_440, used=used, month_starts_at=MARCH_1)
 
     assert batch_wait(connection, now=MARCH_11) == wait
 
@@ -92,12 +82,7 @@ def test_the_wait_stretches_as_far_as_the_plan_falls_short_of_two_hour_polls(ten
     # calls where a poll every two hours needs 3 x 252 = 756. Short by 756 / 379: invoices wait
     # 30 minutes x 1.995, to the second.
     settings.OUTBOX_BATCH_WAIT_MINUTES = 30
-    tenant.monthly_call_allowance = 10**9
-    tenant.save()
-    connection = factories.ConnectionFactory(tenant=tenant, provider="xero", monthly_call_limit=5_000)
-    factories.BudgetWindowFactory(
-        connection=connection, kind=Window.MONTH, starts_at=MARCH_1, limit=5_000, used=1_370
-    )
+    connection = factories.xero_on_plan(tenant, limit=5_000, used=1_370, month_starts_at=MARCH_1)
     for hour in range(20):
         for kind in (SyncRun.Kind.PRODUCTS, SyncRun.Kind.STOCK, SyncRun.Kind.CUSTOMERS):
             factories.succeeded_run(connection, kind=kind, started_at=MARCH_1 + timedelta(hours=hour))

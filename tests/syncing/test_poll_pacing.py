@@ -20,20 +20,6 @@ APRIL_1 = datetime(2026, 4, 1, tzinfo=UTC)
 POLLED_KINDS = (SyncRun.Kind.PRODUCTS, SyncRun.Kind.STOCK, SyncRun.Kind.CUSTOMERS)
 
 
-def xero_with_plan(tenant, *, limit, used):
-    """A Xero connection polling every 30 minutes (3 resources) on a plan of `limit` calls a
-    month, `used` of them spent (the merchant's plan allows more)."""
-    tenant.monthly_call_allowance = 10**9
-    tenant.save()
-    connection = factories.ConnectionFactory(
-        tenant=tenant, provider="xero", poll_interval=timedelta(minutes=30), monthly_call_limit=limit
-    )
-    factories.BudgetWindowFactory(
-        connection=connection, kind=Window.MONTH, starts_at=MARCH_1, limit=limit, used=used
-    )
-    return connection
-
-
 def poll(connection, at, *, calls=1):
     """One scheduled poll at `at`: a pull of each resource, `calls` calls each."""
     for kind in POLLED_KINDS:
@@ -51,7 +37,7 @@ def polls_from(connection, since, *, count=20, calls=1):
 def test_a_month_that_can_afford_the_configured_interval_keeps_it(tenant):
     # 900 calls posted in 10 days project to 1,890 more; polls may spend 7,440 - 744 - 960 - 1,890 =
     # 3,846 calls, more than the 3,024 a poll every 30 minutes needs for 504 hours.
-    connection = xero_with_plan(tenant, limit=7_440, used=960)
+    connection = factories.xero_on_plan(tenant, limit=7_440, used=960, month_starts_at=MARCH_1)
     polls_from(connection, MARCH_1)
 
     assert selectors.effective_poll_interval(connection, now=MARCH_11) == timedelta(minutes=30)
@@ -61,7 +47,7 @@ def test_polls_leave_what_posting_has_been_spending_for_the_rest_of_the_month(te
     # 60 of the 1,560 calls were polls: the other 1,500 in 240 hours project to 3,150 in the 504
     # left. Polls may spend 7,440 - 744 (reserve) - 1,560 - 3,150 = 1,986 calls: a poll of 3 calls
     # every 504 h * 3 / 1,986 = 2,741 s.
-    connection = xero_with_plan(tenant, limit=7_440, used=1_560)
+    connection = factories.xero_on_plan(tenant, limit=7_440, used=1_560, month_starts_at=MARCH_1)
     polls_from(connection, MARCH_1)
 
     assert selectors.effective_poll_interval(connection, now=MARCH_11) == timedelta(seconds=2_741)
@@ -71,7 +57,7 @@ def test_a_connection_linked_during_the_month_projects_from_its_first_run(tenant
     # Linked on March 6: 900 calls by others in 120 hours project to 3,780 in the 504 left, so
     # polls may spend 6,696 - 960 - 3,780 = 1,956 calls: a poll every 2,783 s (not the 30 minutes
     # a pace counted from March 1 would allow).
-    connection = xero_with_plan(tenant, limit=7_440, used=960)
+    connection = factories.xero_on_plan(tenant, limit=7_440, used=960, month_starts_at=MARCH_1)
     polls_from(connection, datetime(2026, 3, 6, tzinfo=UTC))
 
     assert selectors.effective_poll_interval(connection, now=MARCH_11) == timedelta(seconds=2_783)
@@ -80,7 +66,7 @@ def test_a_connection_linked_during_the_month_projects_from_its_first_run(tenant
 def test_within_a_day_of_its_first_run_polls_take_half_of_what_is_left(tenant):
     # Too little to project from: polls may spend 7,440 - 744 - 2,400 = 4,296 calls, half of them:
     # 2,148 calls for 504 hours at 3 calls a poll is a poll every 504 h * 3 / 2,148 = 2,534 s.
-    connection = xero_with_plan(tenant, limit=7_440, used=2_400)
+    connection = factories.xero_on_plan(tenant, limit=7_440, used=2_400, month_starts_at=MARCH_1)
     poll(connection, MARCH_11 - timedelta(hours=12))
 
     assert selectors.effective_poll_interval(connection, now=MARCH_11) == timedelta(seconds=2_534)
@@ -88,7 +74,7 @@ def test_within_a_day_of_its_first_run_polls_take_half_of_what_is_left(tenant):
 
 def test_polls_that_cost_more_calls_stretch_further(tenant):
     # As when posting spent 1,500 calls, but each poll costs 6: 504 h * 6 / 1,986 = 5,482 s.
-    connection = xero_with_plan(tenant, limit=7_440, used=1_560)
+    connection = factories.xero_on_plan(tenant, limit=7_440, used=1_560, month_starts_at=MARCH_1)
     polls_from(connection, MARCH_1, count=10, calls=2)
 
     assert selectors.effective_poll_interval(connection, now=MARCH_11) == timedelta(seconds=5_482)
@@ -96,7 +82,7 @@ def test_polls_that_cost_more_calls_stretch_further(tenant):
 
 @pytest.mark.parametrize("used", [6_600, 7_440])
 def test_polls_on_a_plan_nearly_or_fully_spent_stretch_to_two_hours_and_no_further(tenant, used):
-    connection = xero_with_plan(tenant, limit=7_440, used=used)
+    connection = factories.xero_on_plan(tenant, limit=7_440, used=used, month_starts_at=MARCH_1)
     polls_from(connection, MARCH_1)
 
     assert selectors.effective_poll_interval(connection, now=MARCH_11) == timedelta(hours=2)
@@ -105,7 +91,7 @@ def test_polls_on_a_plan_nearly_or_fully_spent_stretch_to_two_hours_and_no_furth
 def test_polls_stretch_evenly_and_do_not_reach_the_reserve_before_the_reset(tenant):
     # A 5,000-call plan (500 kept back from polls) while posting spends 100 calls a day: 3,100 in
     # March leave polls 1,400, a poll of 3 calls every 744 h * 3 / 1,400 = 5,739 s or so.
-    connection = xero_with_plan(tenant, limit=5_000, used=0)
+    connection = factories.xero_on_plan(tenant, limit=5_000, used=0, month_starts_at=MARCH_1)
     window = BudgetWindow.objects.get(connection=connection, kind=Window.MONTH)
     now, polled, intervals = MARCH_1, 0, []
     while now < APRIL_1:
@@ -130,7 +116,7 @@ def test_polls_stretch_evenly_and_do_not_reach_the_reserve_before_the_reset(tena
 
 
 def test_sweeps_wait_longer_in_the_same_proportion_as_polls(tenant):
-    connection = xero_with_plan(tenant, limit=7_440, used=6_600)
+    connection = factories.xero_on_plan(tenant, limit=7_440, used=6_600, month_starts_at=MARCH_1)
     connection.sweep_interval = timedelta(hours=4)
 
     assert selectors.effective_sweep_interval(connection, now=MARCH_11) == timedelta(hours=16)
@@ -140,7 +126,7 @@ def test_the_freshness_promise_is_what_the_plan_pays_for_when_that_is_past_two_h
     # As when invoices wait longer: polls may spend 379 calls in the 504 hours left, a poll of 3
     # calls every 504 h * 3 / 379 = 14,362 s on average (at two hours until the reserve, then none),
     # plus the 5 seconds a poll takes.
-    connection = xero_with_plan(tenant, limit=5_000, used=1_370)
+    connection = factories.xero_on_plan(tenant, limit=5_000, used=1_370, month_starts_at=MARCH_1)
     polls_from(connection, MARCH_1)
 
     promise = selectors.freshness_promise(connection, now=MARCH_11)
@@ -149,7 +135,7 @@ def test_the_freshness_promise_is_what_the_plan_pays_for_when_that_is_past_two_h
 
 
 def test_a_plan_fully_spent_promises_nothing_sooner_than_its_reset(tenant):
-    connection = xero_with_plan(tenant, limit=7_440, used=7_440)
+    connection = factories.xero_on_plan(tenant, limit=7_440, used=7_440, month_starts_at=MARCH_1)
 
     promise = selectors.freshness_promise(connection, now=MARCH_11)
 
@@ -157,7 +143,7 @@ def test_a_plan_fully_spent_promises_nothing_sooner_than_its_reset(tenant):
 
 
 def test_a_plan_that_pays_promises_the_configured_interval(tenant):
-    connection = xero_with_plan(tenant, limit=7_440, used=960)
+    connection = factories.xero_on_plan(tenant, limit=7_440, used=960, month_starts_at=MARCH_1)
     polls_from(connection, MARCH_1)
 
     promise = selectors.freshness_promise(connection, now=MARCH_11)
